@@ -1,1 +1,59 @@
+//! The HTTP adapter: actix-web routes over the domain's use cases, request ids and logging,
+//! and one mapping from every error to `application/problem+json`.
 
+mod blocking;
+mod caching;
+mod json;
+mod problem;
+mod request_context;
+mod routes;
+mod state;
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+
+pub use problem::ApiError;
+pub use request_context::BODY_LIMIT_BYTES;
+pub use state::HttpState;
+
+/// The application with all routes and middleware. Outermost first: request context (id, span,
+/// access log), security headers, body-size guard, then the problem+json safety net.
+pub fn build_app(
+    state: HttpState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let security_headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Cache-Control", "no-store"))
+        .add(("Content-Security-Policy", state.content_security_policy.clone()));
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(json::config())
+        .configure(routes::configure)
+        .default_service(web::to(routes::route_not_found))
+        .wrap(ErrorHandlers::new().default_handler(problem::replace_bare_error))
+        .wrap(from_fn(request_context::reject_oversized_bodies))
+        .wrap(security_headers)
+        .wrap(from_fn(request_context::request_context))
+}
+
+/// Starts serving on `listener`; the returned server runs until it is stopped or signalled.
+pub fn start_server(listener: TcpListener, state: HttpState) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || build_app(state.clone()))
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run())
+}

@@ -1,1 +1,20 @@
+//! diesel adapters for loyalty-domain's store ports, on PostgreSQL and SQLite from one code path.
+//!
+//! A [`Database`] owns an r2d2 pool of [`DbConnection`]s whose backend is picked from the
+//! `DATABASE_URL` scheme. Per-backend SQL appears only where diesel's `MultiConnection` cannot
+//! express a statement portably (`ON CONFLICT`, advisory locks), in small `match` blocks.
 
+mod connection;
+mod database;
+mod error;
+mod migrations;
+mod readiness;
+mod schema;
+mod tenants;
+mod url;
+
+pub use connection::{Backend, DbConnection};
+pub use database::{Database, PoolSettings};
+pub use error::PersistenceError;
+pub use migrations::MigrationStatus;
+pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -1,0 +1,186 @@
+//! Configuration: built-in defaults, then an optional TOML file, then the environment.
+//!
+//! Canonical variables only: DATABASE_URL, DEFAULT_TENANT, ENVIRONMENT, CSP_POLICY, HOST, PORT,
+//! LOG_FORMAT. A TOML file uses the same names in lower case (`database_url = "..."`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use loyalty_domain::tenant::{TenantId, TenantIdError};
+use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError};
+use serde::Deserialize;
+
+const VARIABLES: [&str; 7] = [
+    "DATABASE_URL",
+    "DEFAULT_TENANT",
+    "ENVIRONMENT",
+    "CSP_POLICY",
+    "HOST",
+    "PORT",
+    "LOG_FORMAT",
+];
+
+/// Names earlier deployments used, each with the variable that replaced it.
+const LEGACY_ALIASES: [(&str, &str); 1] = [("CA_DATABASE_URL", "DATABASE_URL")];
+
+const DEFAULT_SQLITE_URL: &str = "sqlite://loyalty.db";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Staging,
+    Production,
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Local => "local",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Validated settings: everything the process needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: DatabaseUrl,
+    pub default_tenant: TenantId,
+    pub csp_policy: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub log_format: LogFormat,
+}
+
+/// Settings plus what loading them found worth a warning, to log once logging is set up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration")]
+    Source(#[source] config::ConfigError),
+    #[error("ENVIRONMENT must be one of local, staging, production (got {0:?})")]
+    Environment(String),
+    #[error("PORT must be an integer from 0 to 65535 (got {0:?})")]
+    Port(String),
+    #[error("LOG_FORMAT must be json or pretty (got {0:?})")]
+    LogFormat(String),
+    #[error("HOST must not be empty")]
+    EmptyHost,
+    #[error("DATABASE_URL is invalid")]
+    DatabaseUrl(#[source] DatabaseUrlError),
+    #[error("DATABASE_URL is required when ENVIRONMENT is production")]
+    DatabaseUrlRequired,
+    #[error("DATABASE_URL must be a PostgreSQL URL when ENVIRONMENT is production")]
+    ProductionNeedsPostgres,
+    #[error("DEFAULT_TENANT is invalid")]
+    DefaultTenant(#[source] TenantIdError),
+    #[error("CSP_POLICY must be printable ASCII on one line")]
+    CspPolicy,
+}
+
+/// The configuration as written, before validation.
+#[derive(Debug, Default, Deserialize)]
+struct Raw {
+    database_url: Option<String>,
+    default_tenant: Option<String>,
+    environment: Option<String>,
+    csp_policy: Option<String>,
+    host: Option<String>,
+    port: Option<String>,
+    log_format: Option<String>,
+}
+
+impl Settings {
+    /// Loads settings from the optional TOML `file` and the given environment (the process's, or
+    /// a test's own map).
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
+        let known: HashMap<String, String> = VARIABLES
+            .iter()
+            .filter_map(|name| env.get(*name).map(|value| ((*name).to_owned(), value.clone())))
+            .collect();
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        let raw: Raw = builder
+            .add_source(config::Environment::default().source(Some(known)).ignore_empty(true))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(ConfigError::Source)?;
+        let warnings = LEGACY_ALIASES
+            .iter()
+            .filter(|(alias, _)| env.contains_key(*alias))
+            .map(|(alias, canonical)| format!("{alias} is set but ignored: use {canonical}"))
+            .collect();
+        Ok(Loaded {
+            settings: Self::validate(raw)?,
+            warnings,
+        })
+    }
+
+    fn validate(raw: Raw) -> Result<Self, ConfigError> {
+        let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match text(raw.environment).map(|e| e.to_ascii_lowercase()).as_deref() {
+            None | Some("local") => Environment::Local,
+            Some("staging") => Environment::Staging,
+            Some("production") => Environment::Production,
+            Some(other) => return Err(ConfigError::Environment(other.to_owned())),
+        };
+        let database_url = match (text(raw.database_url), environment) {
+            (Some(url), _) => DatabaseUrl::parse(&url).map_err(ConfigError::DatabaseUrl)?,
+            (None, Environment::Production) => return Err(ConfigError::DatabaseUrlRequired),
+            (None, _) => DatabaseUrl::parse(DEFAULT_SQLITE_URL).map_err(ConfigError::DatabaseUrl)?,
+        };
+        if environment == Environment::Production && database_url.backend() != Backend::Postgres {
+            return Err(ConfigError::ProductionNeedsPostgres);
+        }
+        let default_tenant = TenantId::parse(&text(raw.default_tenant).unwrap_or("default".into()))
+            .map_err(ConfigError::DefaultTenant)?;
+        let port = match text(raw.port) {
+            None => 8080,
+            Some(port) => port.parse().map_err(|_| ConfigError::Port(port))?,
+        };
+        let log_format = match text(raw.log_format).map(|f| f.to_ascii_lowercase()).as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            None if environment == Environment::Local => LogFormat::Pretty,
+            None => LogFormat::Json,
+            Some(other) => return Err(ConfigError::LogFormat(other.to_owned())),
+        };
+        let host = match raw.host {
+            None => "127.0.0.1".to_owned(),
+            Some(host) if host.trim().is_empty() => return Err(ConfigError::EmptyHost),
+            Some(host) => host.trim().to_owned(),
+        };
+        let csp_policy = text(raw.csp_policy);
+        if csp_policy
+            .as_deref()
+            .is_some_and(|p| !p.bytes().all(|b| (b' '..=b'~').contains(&b)))
+        {
+            return Err(ConfigError::CspPolicy);
+        }
+        Ok(Self {
+            environment,
+            database_url,
+            default_tenant,
+            csp_policy,
+            host,
+            port,
+            log_format,
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! Start-up order for `loyalty serve`: connect, migrate, ensure the default tenant, bind, serve.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use loyalty_domain::SystemClock;
+use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
+use loyalty_http::HttpState;
+use loyalty_persistence::{Database, PersistenceError, PoolSettings};
+
+use crate::config::{Environment, Settings};
+
+/// Used when CSP_POLICY is unset: an API serves no scripts, styles or frames.
+pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database at {location}")]
+    Connect {
+        location: String,
+        #[source]
+        source: PersistenceError,
+    },
+    #[error("cannot apply migrations")]
+    Migrate(#[source] PersistenceError),
+    #[error("cannot ensure the default tenant '{tenant}'")]
+    Seed {
+        tenant: String,
+        #[source]
+        source: loyalty_domain::StoreError,
+    },
+    #[error("cannot listen on {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database set-up stopped unexpectedly")]
+    Interrupted(#[source] tokio::task::JoinError),
+}
+
+/// A started application: bound, serving once awaited.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("address", &self.address).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        if settings.environment == Environment::Production && settings.csp_policy.is_none() {
+            tracing::warn!("CSP_POLICY is not set in production; sending the built-in default: {DEFAULT_CSP}");
+        }
+        let prepared = settings.clone();
+        let database = tokio::task::spawn_blocking(move || prepare_database(&prepared))
+            .await
+            .map_err(StartupError::Interrupted)??;
+        let requested = format!("{}:{}", settings.host, settings.port);
+        let bind_error = |source| StartupError::Bind {
+            address: requested.clone(),
+            source,
+        };
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        let database = Arc::new(database);
+        let state = HttpState {
+            tenants: database.clone(),
+            readiness: database,
+            default_tenant: settings.default_tenant.clone(),
+            expose_error_details: settings.environment != Environment::Production,
+            content_security_policy: settings.csp_policy.clone().unwrap_or_else(|| DEFAULT_CSP.to_owned()),
+        };
+        let server = loyalty_http::start_server(listener, state).map_err(bind_error)?;
+        tracing::info!(%address, environment = %settings.environment, "listening");
+        Ok(Self { server, address })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped or the process is signalled (SIGTERM, SIGINT).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Everything that must hold before the first request: a reachable database, the schema up to
+/// date, and the default tenant present.
+pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
+    let database = Database::connect(&settings.database_url, PoolSettings::default()).map_err(
+        |source| StartupError::Connect {
+            location: settings.database_url.to_string(),
+            source,
+        },
+    )?;
+    tracing::info!(backend = database.backend().name(), location = %settings.database_url, "database connected");
+    for name in database.run_pending_migrations().map_err(StartupError::Migrate)? {
+        tracing::info!(migration = %name, "Startup: applied migration {name}");
+    }
+    let tenant = &settings.default_tenant;
+    match ensure_default_tenant(&database, &SystemClock, tenant) {
+        Ok(SeedOutcome::Created) => {
+            tracing::info!(tenant = %tenant, "Startup: created missing default tenant '{tenant}'");
+        }
+        Ok(SeedOutcome::AlreadyPresent) => {
+            tracing::debug!(tenant = %tenant, "default tenant present");
+        }
+        Err(source) => {
+            return Err(StartupError::Seed {
+                tenant: tenant.to_string(),
+                source,
+            });
+        }
+    }
+    Ok(database)
+}

@@ -1,0 +1,183 @@
+//! The one place errors become HTTP responses: `application/problem+json` (RFC 9457) with a
+//! stable `code` and the request id. A 5xx never shows its cause; the cause is logged instead.
+
+use std::error::Error;
+use std::fmt::Write as _;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::error::PayloadError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use loyalty_domain::StoreError;
+use serde::Serialize;
+
+use crate::BODY_LIMIT_BYTES;
+use crate::request_context::current_request_id;
+
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no tenant matches this request")]
+    TenantNotFound,
+    #[error("no route matches this path")]
+    RouteNotFound,
+    #[error("this route does not accept the method; it allows {allow}")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("the request body is larger than {BODY_LIMIT_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("the request body must be JSON, sent with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(#[source] serde_json::Error),
+    #[error("the request body does not have the expected fields: {0}")]
+    InvalidBody(#[source] serde_json::Error),
+    #[error("the request body could not be read")]
+    UnreadableBody(#[source] PayloadError),
+    /// A status produced outside this crate's handlers (the framework's own 4xx).
+    #[error("{}", .0.canonical_reason().unwrap_or("request failed"))]
+    Unclassified(StatusCode),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}
+
+impl ApiError {
+    /// Stable, machine-readable; clients branch on this, never on the title or detail.
+    pub fn code(&self) -> String {
+        match self {
+            ApiError::TenantNotFound => "tenant_not_found".into(),
+            ApiError::RouteNotFound => "not_found".into(),
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
+            ApiError::PayloadTooLarge => "payload_too_large".into(),
+            ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
+            ApiError::MalformedJson(_) => "malformed_json".into(),
+            ApiError::InvalidBody(_) => "invalid_body".into(),
+            ApiError::UnreadableBody(_) => "unreadable_body".into(),
+            ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
+            ApiError::Unclassified(status) => snake_case(status.canonical_reason().unwrap_or("error")),
+            ApiError::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    fn detail(&self) -> String {
+        if self.status_code().is_server_error() {
+            return "The server could not complete the request. Quote the request id when reporting it.".into();
+        }
+        self.to_string()
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::TenantNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MalformedJson(_) | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unclassified(status) => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %cause_chain(self), "request failed");
+        }
+        let code = self.code();
+        let problem = Problem {
+            kind: format!("urn:smb-loyalty:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code,
+            request_id: current_request_id(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if let ApiError::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, *allow));
+        }
+        response.json(problem)
+    }
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: String,
+    request_id: Option<String>,
+}
+
+/// Safety net for error responses built outside [`ApiError`] (the framework's own): gives them
+/// the same problem+json body, so a client never sees HTML or an empty error.
+pub(crate) fn replace_bare_error<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response.headers().get(header::CONTENT_TYPE)
+        == Some(&HeaderValue::from_static(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let status = response.status();
+    let (request, _) = response.into_parts();
+    let replacement = ApiError::Unclassified(status).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_body(|_, body| EitherBody::right(body)),
+    ))
+}
+
+/// "Payload Too Large" -> "payload_too_large".
+fn snake_case(reason: &str) -> String {
+    reason
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// "outer: inner: root" for one log field.
+fn cause_chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_cases_reason_phrases() {
+        assert_eq!(snake_case("Payload Too Large"), "payload_too_large");
+        assert_eq!(snake_case("I'm a teapot"), "i_m_a_teapot");
+    }
+
+    #[test]
+    fn server_errors_hide_their_cause() {
+        let error = ApiError::Internal("password=hunter2 at db:5432".into());
+        assert_eq!(error.code(), "internal_error");
+        assert!(!error.detail().contains("hunter2"));
+        assert!(cause_chain(&error).contains("hunter2"), "the log keeps the cause");
+    }
+}

@@ -1,0 +1,94 @@
+//! Liveness and readiness probes for orchestrators and the smoke test.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use loyalty_domain::readiness::{MigrationState, Readiness};
+use serde::Serialize;
+
+use crate::HttpState;
+use crate::blocking::blocking;
+
+/// Readiness answers within this bound even when the database hangs.
+const READINESS_DEADLINE: Duration = Duration::from_millis(1800);
+
+/// The process is up; touches nothing else.
+pub(crate) async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "alive" }))
+}
+
+#[derive(Serialize)]
+struct ReadinessBody {
+    status: &'static str,
+    checks: Checks,
+    /// Why a check failed; only outside production.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    details: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct Checks {
+    database: &'static str,
+    migrations: &'static str,
+}
+
+pub(crate) async fn ready(state: web::Data<HttpState>) -> HttpResponse {
+    let probe = state.readiness.clone();
+    let checked = tokio::time::timeout(READINESS_DEADLINE, blocking(move || probe.check())).await;
+    let mut details = BTreeMap::new();
+    let (database, migrations) = match checked {
+        Ok(Ok(readiness)) => describe(&readiness, &mut details),
+        Ok(Err(error)) => {
+            details.insert("database", error.to_string());
+            ("error", "unknown")
+        }
+        Err(_) => {
+            details.insert("database", "no answer in time".to_owned());
+            ("timeout", "unknown")
+        }
+    };
+    let is_ready = database == "ok" && migrations == "ok";
+    if !is_ready {
+        tracing::warn!(database, migrations, ?details, "not ready");
+    }
+    if !state.expose_error_details {
+        details.clear();
+    }
+    let body = ReadinessBody {
+        status: if is_ready { "ready" } else { "not_ready" },
+        checks: Checks {
+            database,
+            migrations,
+        },
+        details,
+    };
+    if is_ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+fn describe(
+    readiness: &Readiness,
+    details: &mut BTreeMap<&'static str, String>,
+) -> (&'static str, &'static str) {
+    let database = match &readiness.database {
+        Ok(()) => "ok",
+        Err(error) => {
+            let cause = std::error::Error::source(error).map_or_else(String::new, |c| c.to_string());
+            details.insert("database", cause);
+            "error"
+        }
+    };
+    let migrations = match &readiness.migrations {
+        MigrationState::UpToDate => "ok",
+        MigrationState::Pending(names) => {
+            details.insert("migrations", format!("pending: {}", names.join(", ")));
+            "pending"
+        }
+        MigrationState::Unknown => "unknown",
+    };
+    (database, migrations)
+}

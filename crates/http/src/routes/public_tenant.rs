@@ -1,0 +1,150 @@
+//! Public, unauthenticated tenant documents for front ends: metadata, theme, web app manifest.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use loyalty_domain::tenant::{
+    Branding, LoyaltyType, ResolveError, Tenant, TenantSelector, Theme, Vertical, resolve_tenant,
+};
+use serde::Serialize;
+
+use crate::blocking::blocking;
+use crate::caching::cacheable_json;
+use crate::{ApiError, HttpState};
+
+const TENANT_ID_HEADER: &str = "x-tenant-id";
+const MANIFEST_SHORT_NAME_CHARS: usize = 12;
+
+/// Resolves the request's tenant from `X-Tenant-ID`, else the host, else the default tenant.
+async fn resolve(state: &HttpState, request: &HttpRequest) -> Result<Tenant, ApiError> {
+    let header_text = |name| {
+        request
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().map(str::to_owned))
+    };
+    // A header that is not even text names no tenant we could have.
+    let explicit_id = header_text(TENANT_ID_HEADER)
+        .transpose()
+        .map_err(|_| ApiError::TenantNotFound)?;
+    let host = header_text(header::HOST.as_str())
+        .and_then(Result::ok)
+        .or_else(|| request.uri().host().map(str::to_owned));
+    let directory = state.tenants.clone();
+    let default_tenant = state.default_tenant.clone();
+    let resolved = blocking(move || {
+        let selector = TenantSelector {
+            explicit_id: explicit_id.as_deref(),
+            host: host.as_deref(),
+        };
+        resolve_tenant(directory.as_ref(), &default_tenant, selector)
+    })
+    .await?;
+    resolved.map_err(|error| match error {
+        ResolveError::NotFound => ApiError::TenantNotFound,
+        ResolveError::Store(error) => error.into(),
+    })
+}
+
+#[derive(Serialize)]
+struct TenantMeta<'a> {
+    tenant_id: &'a str,
+    name: &'a str,
+    vertical: Vertical,
+    loyalty_type: LoyaltyType,
+    features: &'a BTreeMap<String, bool>,
+    branding: &'a Branding,
+}
+
+pub(crate) async fn meta(
+    state: web::Data<HttpState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = resolve(&state, &request).await?;
+    let body = TenantMeta {
+        tenant_id: tenant.id.as_str(),
+        name: &tenant.name,
+        vertical: tenant.vertical,
+        loyalty_type: tenant.loyalty_type,
+        features: &tenant.features,
+        branding: &tenant.branding,
+    };
+    cacheable_json(&request, "application/json", &body)
+}
+
+#[derive(Serialize)]
+struct ThemeBody<'a> {
+    tenant_id: &'a str,
+    name: String,
+    primary_color: String,
+    secondary_color: String,
+    background_color: String,
+    text_color: String,
+    logo_url: Option<String>,
+}
+
+pub(crate) async fn theme(
+    state: web::Data<HttpState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = resolve(&state, &request).await?;
+    let theme = Theme::of(&tenant);
+    let body = ThemeBody {
+        tenant_id: tenant.id.as_str(),
+        name: theme.name,
+        primary_color: theme.primary_color,
+        secondary_color: theme.secondary_color,
+        background_color: theme.background_color,
+        text_color: theme.text_color,
+        logo_url: theme.logo_url,
+    };
+    cacheable_json(&request, "application/json", &body)
+}
+
+/// A Web App Manifest (W3C), so a tenant's customer web app installs with its name and colours.
+#[derive(Serialize)]
+struct Manifest {
+    name: String,
+    short_name: String,
+    start_url: &'static str,
+    scope: &'static str,
+    display: &'static str,
+    theme_color: String,
+    background_color: String,
+    icons: Vec<ManifestIcon>,
+}
+
+#[derive(Serialize)]
+struct ManifestIcon {
+    src: String,
+    sizes: &'static str,
+    purpose: &'static str,
+}
+
+pub(crate) async fn manifest(
+    state: web::Data<HttpState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = resolve(&state, &request).await?;
+    let theme = Theme::of(&tenant);
+    let body = Manifest {
+        short_name: theme.name.chars().take(MANIFEST_SHORT_NAME_CHARS).collect(),
+        name: theme.name,
+        start_url: "/",
+        scope: "/",
+        display: "standalone",
+        theme_color: theme.primary_color,
+        background_color: theme.background_color,
+        icons: theme
+            .logo_url
+            .into_iter()
+            .map(|src| ManifestIcon {
+                src,
+                sizes: "any",
+                purpose: "any",
+            })
+            .collect(),
+    };
+    cacheable_json(&request, "application/manifest+json", &body)
+}

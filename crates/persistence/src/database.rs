@@ -1,0 +1,75 @@
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use r2d2::{Pool, PooledConnection};
+
+use crate::connection::ConnectionManager;
+use crate::{Backend, DatabaseUrl, DbConnection, PersistenceError};
+
+/// Pool sizing and waiting limits.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    /// How long a request waits for a free connection before it fails.
+    pub checkout_timeout: Duration,
+    /// How long a readiness probe waits; kept short so a dead database answers 503 quickly.
+    pub probe_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            checkout_timeout: Duration::from_secs(5),
+            probe_timeout: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// The application's database: a pool of connections to one backend.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+    probe_timeout: Duration,
+}
+
+pub(crate) type Conn = PooledConnection<ConnectionManager>;
+
+impl Database {
+    /// Opens one connection straight away, so a wrong URL or a dead server fails here with the
+    /// driver's own error rather than later as a pool time-out.
+    pub fn connect(url: &DatabaseUrl, settings: PoolSettings) -> Result<Self, PersistenceError> {
+        let manager = ConnectionManager::new(url.clone());
+        let mut first = manager.open().map_err(PersistenceError::Connect)?;
+        if let DbConnection::Sqlite(sqlite) = &mut first {
+            // WAL is a property of the file: setting it once lets readers run beside a writer.
+            sqlite.batch_execute("PRAGMA journal_mode = WAL")?;
+        }
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(settings.checkout_timeout)
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+            probe_timeout: settings.probe_timeout,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn conn(&self) -> Result<Conn, PersistenceError> {
+        self.pool.get().map_err(PersistenceError::Pool)
+    }
+
+    pub(crate) fn conn_for_probe(&self) -> Result<Conn, PersistenceError> {
+        self.pool
+            .get_timeout(self.probe_timeout)
+            .map_err(PersistenceError::Pool)
+    }
+}
