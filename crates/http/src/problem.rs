@@ -8,7 +8,7 @@ use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use loyalty_domain::StoreError;
@@ -124,14 +124,18 @@ struct Problem {
     request_id: Option<String>,
 }
 
-/// Safety net for error responses built outside [`ApiError`] (the framework's own): gives them
-/// the same problem+json body, so a client never sees HTML or an empty error.
+/// Safety net for error responses built outside [`ApiError`] (the framework's own, empty or
+/// text): gives them a problem+json body, so a client never sees HTML or an empty error.
 pub(crate) fn replace_bare_error<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = response.headers().get(header::CONTENT_TYPE)
-        == Some(&HeaderValue::from_static(PROBLEM_JSON));
-    if is_problem {
+    // A JSON error body was written on purpose (a problem, or readiness' 503 report): keep it.
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/") && value.contains("json"));
+    if is_json {
         return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let status = response.status();

@@ -1,0 +1,245 @@
+//! Test harness: a fresh database per test (a temp SQLite file, or a new Postgres database made
+//! from LOYALTY_TEST_POSTGRES_URL and dropped afterwards) and the real app on port 0.
+
+#![allow(dead_code)] // Each test binary uses its own part of the harness.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use actix_web::dev::ServerHandle;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use loyalty_app::config::Settings;
+use loyalty_app::startup::Application;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each async test body once and runs it as `NAME::sqlite` and `NAME::postgres`. The
+/// Postgres variant is ignored by default and run with `--include-ignored`; there a missing
+/// server fails it.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($backend: $crate::support::Backend) $body
+
+                #[actix_web::test]
+                async fn sqlite() {
+                    run($crate::support::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                #[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+                async fn postgres() {
+                    run($crate::support::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("LOYALTY_TEST_POSTGRES_URL").expect(
+        "LOYALTY_TEST_POSTGRES_URL must point to a PostgreSQL server for the Postgres tests, \
+         e.g. postgres://postgres@127.0.0.1:5432/postgres",
+    )
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("loyalty.db").display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("loyalty_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LOYALTY_TEST_POSTGRES_URL: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url: url.to_string(),
+                }
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            TestDb::Sqlite { .. } => Backend::Sqlite,
+            TestDb::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Runs raw SQL against the test database, for set-up the API does not offer yet.
+    pub fn execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let path = url.trim_start_matches("sqlite://");
+                SqliteConnection::establish(path).unwrap().batch_execute(sql).unwrap();
+            }
+            TestDb::Postgres { url, .. } => {
+                PgConnection::establish(url).unwrap().batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// The single BIGINT `n` a query returns, e.g. `SELECT COUNT(*) AS n FROM tenants`.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Scalar {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let query = diesel::sql_query(sql);
+        let row: Scalar = match self {
+            TestDb::Sqlite { url, .. } => {
+                let path = url.trim_start_matches("sqlite://");
+                query.get_result(&mut SqliteConnection::establish(path).unwrap())
+            }
+            TestDb::Postgres { url, .. } => {
+                query.get_result(&mut PgConnection::establish(url).unwrap())
+            }
+        }
+        .unwrap();
+        row.n
+    }
+
+    /// Postgres only: refuse new connections and end the open ones, as a stopped server would.
+    pub fn cut_off(&self, allow: bool) {
+        let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        else {
+            panic!("only a Postgres database can be cut off");
+        };
+        let mut admin = PgConnection::establish(admin_url).unwrap();
+        admin
+            .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}"))
+            .unwrap();
+        if !allow {
+            admin
+                .batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                ))
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Settings as the process would load them, from this environment and nothing else.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let env: HashMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Settings::load(None, &env).expect("valid test settings").settings
+}
+
+/// The real application, serving on a free port of 127.0.0.1.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_on(TestDb::create(backend)).await
+    }
+
+    pub async fn spawn_on(db: TestDb) -> Self {
+        Self::spawn_with(db, &[]).await
+    }
+
+    /// Starts on `db` with extra environment variables.
+    pub async fn spawn_with(db: TestDb, vars: &[(&str, &str)]) -> Self {
+        let mut all = vec![("DATABASE_URL", db.url()), ("PORT", "0")];
+        all.extend_from_slice(vars);
+        let settings = settings(&all);
+        let application = Application::build(settings).await.expect("application starts");
+        let address = application.address();
+        let handle = application.handle();
+        actix_web::rt::spawn(application.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            client,
+            db,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    pub async fn stop(self) -> TestDb {
+        self.handle.stop(true).await;
+        self.db
+    }
+}
+
+/// The JSON body of a response, asserting its content type first.
+pub async fn json_of(response: reqwest::Response, content_type: &str) -> serde_json::Value {
+    let actual = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(actual, content_type, "content type");
+    response.json().await.expect("JSON body")
+}
