@@ -9,7 +9,10 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Reporting a failed log write on stderr would panic when stderr is what failed (a closed
+        // pipe): a lost log line must never take the service down.
+        .log_internal_errors(false);
     // A second init (tests start many apps in one process) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder

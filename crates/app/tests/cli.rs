@@ -1,0 +1,177 @@
+mod support;
+
+use std::process::{Command, Output};
+
+use support::{Backend, TestApp, TestDb};
+
+/// Runs the built binary with exactly these variables (plus PATH), off the async runtime.
+async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let vars: Vec<(String, String)> =
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_loyalty"))
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars)
+            .output()
+            .expect("run the loyalty binary")
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+on_both_backends! {
+    async fn migrate_status_and_run_are_idempotent(backend) {
+        let db = TestDb::create(backend);
+        let env = [("DATABASE_URL", db.url())];
+
+        let before = loyalty(&["migrate", "status"], &env).await;
+        assert!(before.status.success(), "{}", stderr(&before));
+        assert!(stdout(&before).contains("pending  2026-11-26-000001_create_tenants"), "{}", stdout(&before));
+        assert!(stdout(&before).ends_with("0 applied, 1 pending\n"), "{}", stdout(&before));
+
+        let first = loyalty(&["migrate", "run"], &env).await;
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert_eq!(stdout(&first), "applied  2026-11-26-000001_create_tenants\n");
+
+        let second = loyalty(&["migrate", "run"], &env).await;
+        assert!(second.status.success(), "{}", stderr(&second));
+        assert_eq!(stdout(&second), "nothing pending: the schema is up to date\n");
+
+        let after = loyalty(&["migrate", "status"], &env).await;
+        assert!(after.status.success());
+        assert!(stdout(&after).contains("applied  2026-11-26-000001_create_tenants"));
+        assert!(stdout(&after).ends_with("1 applied, 0 pending\n"));
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"), 1);
+    }
+
+    async fn migrate_revert_then_run_restores_the_schema(backend) {
+        let db = TestDb::create(backend);
+        let env = [("DATABASE_URL", db.url())];
+        assert!(loyalty(&["migrate", "run"], &env).await.status.success());
+        let reverted = loyalty(&["migrate", "revert"], &env).await;
+        assert_eq!(stdout(&reverted), "reverted 2026-11-26-000001_create_tenants\n");
+        let nothing = loyalty(&["migrate", "revert"], &env).await;
+        assert_eq!(stdout(&nothing), "nothing to revert\n");
+        let rerun = loyalty(&["migrate", "run"], &env).await;
+        assert_eq!(stdout(&rerun), "applied  2026-11-26-000001_create_tenants\n");
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM tenants"), 0);
+    }
+
+    async fn smoke_passes_against_a_healthy_deployment(backend) {
+        let app = TestApp::spawn(backend).await;
+        let base_url = format!("http://{}", app.address);
+        let output = loyalty(&["smoke", "--base-url", &base_url], &[]).await;
+        assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+        let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with(&format!("ok    GET {base_url}/health/ready -> 200 status=ready")), "{}", lines[0]);
+        assert!(lines[1].starts_with(&format!("ok    GET {base_url}/api/public/tenant-meta -> 200 tenant_id=default")), "{}", lines[1]);
+    }
+}
+
+#[actix_web::test]
+async fn smoke_fails_when_readiness_is_not_200() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let url = loyalty_persistence::DatabaseUrl::parse(app.db.url()).unwrap();
+    loyalty_persistence::Database::connect(&url, Default::default())
+        .unwrap()
+        .revert_last_migration()
+        .unwrap();
+    let output = loyalty(&["smoke", "--base-url", &format!("http://{}", app.address)], &[]).await;
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("FAIL  GET") && text.contains("/health/ready -> 503"), "{text}");
+}
+
+#[actix_web::test]
+async fn smoke_fails_fast_when_nothing_listens() {
+    // Bind and drop a listener to find a port with nothing behind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = loyalty(
+        &["smoke", "--base-url", &format!("http://127.0.0.1:{port}"), "--timeout", "2"],
+        &[],
+    )
+    .await;
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert_eq!(text.lines().filter(|l| l.starts_with("FAIL") && l.contains("cannot connect")).count(), 2, "{text}");
+}
+
+#[actix_web::test]
+async fn bad_configuration_stops_with_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("x.db").display());
+    let cases: [(&[(&str, &str)], &str); 7] = [
+        (&[("PORT", "eighty")], "PORT must be an integer from 0 to 65535 (got \"eighty\")"),
+        (&[("PORT", "70000")], "PORT must be an integer"),
+        (&[("ENVIRONMENT", "prod")], "ENVIRONMENT must be one of local, staging, production (got \"prod\")"),
+        (&[("DATABASE_URL", "mysql://db/app")], "DATABASE_URL is invalid: scheme \"mysql\" is not supported"),
+        (&[("ENVIRONMENT", "production")], "DATABASE_URL is required when ENVIRONMENT is production"),
+        (&[("ENVIRONMENT", "production"), ("DATABASE_URL", &sqlite)], "DATABASE_URL must be a PostgreSQL URL"),
+        (&[("DEFAULT_TENANT", "Not A Slug")], "DEFAULT_TENANT is invalid"),
+    ];
+    for (vars, expected) in cases {
+        let output = loyalty(&["serve"], vars).await;
+        assert!(!output.status.success(), "{vars:?} must stop start-up");
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "one line for {vars:?}: {text}");
+        assert!(text.starts_with("loyalty: ") && text.contains(expected), "{vars:?}: {text}");
+        assert!(!text.contains("panicked"), "no stack trace: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn unreachable_postgres_stops_with_the_drivers_reason_on_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://app:secret@127.0.0.1:{port}/loyalty");
+    let output = loyalty(&["serve"], &[("DATABASE_URL", &url)]).await;
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("loyalty: cannot open the database at postgres://app:***@127.0.0.1"), "{text}");
+    assert!(last.contains("Connection refused"), "{text}");
+    assert!(!text.contains("secret"), "the password never reaches the output: {text}");
+}
+
+#[actix_web::test]
+async fn legacy_alias_is_ignored_with_a_warning() {
+    let db = TestDb::create(Backend::Sqlite);
+    let output = loyalty(
+        &["migrate", "status"],
+        &[("DATABASE_URL", db.url()), ("CA_DATABASE_URL", "postgres://old/db"), ("LOG_FORMAT", "json")],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warnings: Vec<serde_json::Value> = stderr(&output)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|entry: &serde_json::Value| entry["level"] == "WARN")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["message"], "CA_DATABASE_URL is set but ignored: use DATABASE_URL");
+}
+
+#[actix_web::test]
+async fn help_explains_each_command() {
+    let output = loyalty(&["--help"], &[]).await;
+    assert!(output.status.success());
+    let text = stdout(&output);
+    for command in ["serve", "migrate", "smoke"] {
+        assert!(text.contains(command), "{command} in {text}");
+    }
+    let migrate = stdout(&loyalty(&["migrate", "--help"], &[]).await);
+    for command in ["status", "run", "revert"] {
+        assert!(migrate.contains(command), "{command} in {migrate}");
+    }
+}
