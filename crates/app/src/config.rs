@@ -110,14 +110,21 @@ impl Settings {
     pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
         let known: HashMap<String, String> = VARIABLES
             .iter()
-            .filter_map(|name| env.get(*name).map(|value| ((*name).to_owned(), value.clone())))
+            .filter_map(|name| {
+                env.get(*name)
+                    .map(|value| ((*name).to_owned(), value.clone()))
+            })
             .collect();
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(true));
         }
         let raw: Raw = builder
-            .add_source(config::Environment::default().source(Some(known)).ignore_empty(true))
+            .add_source(
+                config::Environment::default()
+                    .source(Some(known))
+                    .ignore_empty(true),
+            )
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(ConfigError::Source)?;
@@ -133,8 +140,12 @@ impl Settings {
     }
 
     fn validate(raw: Raw) -> Result<Self, ConfigError> {
-        let text = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let environment = match text(raw.environment).map(|e| e.to_ascii_lowercase()).as_deref() {
+        let text =
+            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match text(raw.environment)
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("local") => Environment::Local,
             Some("staging") => Environment::Staging,
             Some("production") => Environment::Production,
@@ -143,7 +154,9 @@ impl Settings {
         let database_url = match (text(raw.database_url), environment) {
             (Some(url), _) => DatabaseUrl::parse(&url).map_err(ConfigError::DatabaseUrl)?,
             (None, Environment::Production) => return Err(ConfigError::DatabaseUrlRequired),
-            (None, _) => DatabaseUrl::parse(DEFAULT_SQLITE_URL).map_err(ConfigError::DatabaseUrl)?,
+            (None, _) => {
+                DatabaseUrl::parse(DEFAULT_SQLITE_URL).map_err(ConfigError::DatabaseUrl)?
+            }
         };
         if environment == Environment::Production && database_url.backend() != Backend::Postgres {
             return Err(ConfigError::ProductionNeedsPostgres);
@@ -154,7 +167,10 @@ impl Settings {
             None => 8080,
             Some(port) => port.parse().map_err(|_| ConfigError::Port(port))?,
         };
-        let log_format = match text(raw.log_format).map(|f| f.to_ascii_lowercase()).as_deref() {
+        let log_format = match text(raw.log_format)
+            .map(|f| f.to_ascii_lowercase())
+            .as_deref()
+        {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             None if environment == Environment::Local => LogFormat::Pretty,

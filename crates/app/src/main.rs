@@ -47,13 +47,20 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Smoke { base_url, timeout } => {
             let passed = actix_web::rt::System::new()
                 .block_on(smoke::run(&base_url, Duration::from_secs(timeout)))?;
-            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Serve => {
             let settings = load_settings(cli.config.as_deref())?;
             actix_web::rt::System::new().block_on(async {
                 let application = Application::build(settings).await?;
-                application.run_until_stopped().await.map_err(CliError::Serve)
+                application
+                    .run_until_stopped()
+                    .await
+                    .map_err(CliError::Serve)
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -86,7 +93,11 @@ fn migrate(database: &Database, command: &MigrateCommand) -> Result<(), Persiste
         MigrateCommand::Status => {
             let all = database.migration_status()?;
             for migration in &all {
-                let state = if migration.applied { "applied" } else { "pending" };
+                let state = if migration.applied {
+                    "applied"
+                } else {
+                    "pending"
+                };
                 println!("{state:<8} {}", migration.name);
             }
             let pending = all.iter().filter(|m| !m.applied).count();

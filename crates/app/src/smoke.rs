@@ -56,7 +56,11 @@ async fn check(client: &reqwest::Client, url: &str) -> Result<String, String> {
         serde_json::from_str(&body).map_err(|_| "-> 200 but the body is not valid JSON")?;
     let summary = ["status", "tenant_id"]
         .iter()
-        .filter_map(|key| json.get(key).and_then(|v| v.as_str()).map(|v| format!("{key}={v}")))
+        .filter_map(|key| {
+            json.get(key)
+                .and_then(|v| v.as_str())
+                .map(|v| format!("{key}={v}"))
+        })
         .collect::<Vec<_>>()
         .join(" ");
     Ok(format!("-> 200 {summary}").trim_end().to_owned())

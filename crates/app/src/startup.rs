@@ -48,14 +48,18 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         if settings.environment == Environment::Production && settings.csp_policy.is_none() {
-            tracing::warn!("CSP_POLICY is not set in production; sending the built-in default: {DEFAULT_CSP}");
+            tracing::warn!(
+                "CSP_POLICY is not set in production; sending the built-in default: {DEFAULT_CSP}"
+            );
         }
         let prepared = settings.clone();
         let database = tokio::task::spawn_blocking(move || prepare_database(&prepared))
@@ -66,7 +70,8 @@ impl Application {
             address: requested.clone(),
             source,
         };
-        let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
+        let listener =
+            TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
         let database = Arc::new(database);
         let state = HttpState {
@@ -74,7 +79,10 @@ impl Application {
             readiness: database,
             default_tenant: settings.default_tenant.clone(),
             expose_error_details: settings.environment != Environment::Production,
-            content_security_policy: settings.csp_policy.clone().unwrap_or_else(|| DEFAULT_CSP.to_owned()),
+            content_security_policy: settings
+                .csp_policy
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CSP.to_owned()),
         };
         let server = loyalty_http::start_server(listener, state).map_err(bind_error)?;
         tracing::info!(%address, environment = %settings.environment, "listening");
@@ -98,14 +106,18 @@ impl Application {
 /// Everything that must hold before the first request: a reachable database, the schema up to
 /// date, and the default tenant present.
 pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
-    let database = Database::connect(&settings.database_url, PoolSettings::default()).map_err(
-        |source| StartupError::Connect {
-            location: settings.database_url.to_string(),
-            source,
-        },
-    )?;
+    let database =
+        Database::connect(&settings.database_url, PoolSettings::default()).map_err(|source| {
+            StartupError::Connect {
+                location: settings.database_url.to_string(),
+                source,
+            }
+        })?;
     tracing::info!(backend = database.backend().name(), location = %settings.database_url, "database connected");
-    for name in database.run_pending_migrations().map_err(StartupError::Migrate)? {
+    for name in database
+        .run_pending_migrations()
+        .map_err(StartupError::Migrate)?
+    {
         tracing::info!(migration = %name, "Startup: applied migration {name}");
     }
     let tenant = &settings.default_tenant;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
 mod support;
 
 use std::process::{Command, Output};
@@ -7,8 +9,10 @@ use support::{Backend, TestApp, TestDb};
 /// Runs the built binary with exactly these variables (plus PATH), off the async runtime.
 async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let vars: Vec<(String, String)> =
-        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_loyalty"))
             .args(&args)
@@ -88,24 +92,47 @@ async fn smoke_fails_when_readiness_is_not_200() {
         .unwrap()
         .revert_last_migration()
         .unwrap();
-    let output = loyalty(&["smoke", "--base-url", &format!("http://{}", app.address)], &[]).await;
-    assert!(!output.status.success());
-    let text = stdout(&output);
-    assert!(text.contains("FAIL  GET") && text.contains("/health/ready -> 503"), "{text}");
-}
-
-#[actix_web::test]
-async fn smoke_fails_fast_when_nothing_listens() {
-    // Bind and drop a listener to find a port with nothing behind it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let output = loyalty(
-        &["smoke", "--base-url", &format!("http://127.0.0.1:{port}"), "--timeout", "2"],
+        &["smoke", "--base-url", &format!("http://{}", app.address)],
         &[],
     )
     .await;
     assert!(!output.status.success());
     let text = stdout(&output);
-    assert_eq!(text.lines().filter(|l| l.starts_with("FAIL") && l.contains("cannot connect")).count(), 2, "{text}");
+    assert!(
+        text.contains("FAIL  GET") && text.contains("/health/ready -> 503"),
+        "{text}"
+    );
+}
+
+#[actix_web::test]
+async fn smoke_fails_fast_when_nothing_listens() {
+    // Bind and drop a listener to find a port with nothing behind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = loyalty(
+        &[
+            "smoke",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--timeout",
+            "2",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!output.status.success());
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("FAIL") && l.contains("cannot connect"))
+            .count(),
+        2,
+        "{text}"
+    );
 }
 
 #[actix_web::test]
@@ -113,35 +140,66 @@ async fn bad_configuration_stops_with_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("x.db").display());
     let cases: [(&[(&str, &str)], &str); 7] = [
-        (&[("PORT", "eighty")], "PORT must be an integer from 0 to 65535 (got \"eighty\")"),
+        (
+            &[("PORT", "eighty")],
+            "PORT must be an integer from 0 to 65535 (got \"eighty\")",
+        ),
         (&[("PORT", "70000")], "PORT must be an integer"),
-        (&[("ENVIRONMENT", "prod")], "ENVIRONMENT must be one of local, staging, production (got \"prod\")"),
-        (&[("DATABASE_URL", "mysql://db/app")], "DATABASE_URL is invalid: scheme \"mysql\" is not supported"),
-        (&[("ENVIRONMENT", "production")], "DATABASE_URL is required when ENVIRONMENT is production"),
-        (&[("ENVIRONMENT", "production"), ("DATABASE_URL", &sqlite)], "DATABASE_URL must be a PostgreSQL URL"),
-        (&[("DEFAULT_TENANT", "Not A Slug")], "DEFAULT_TENANT is invalid"),
+        (
+            &[("ENVIRONMENT", "prod")],
+            "ENVIRONMENT must be one of local, staging, production (got \"prod\")",
+        ),
+        (
+            &[("DATABASE_URL", "mysql://db/app")],
+            "DATABASE_URL is invalid: scheme \"mysql\" is not supported",
+        ),
+        (
+            &[("ENVIRONMENT", "production")],
+            "DATABASE_URL is required when ENVIRONMENT is production",
+        ),
+        (
+            &[("ENVIRONMENT", "production"), ("DATABASE_URL", &sqlite)],
+            "DATABASE_URL must be a PostgreSQL URL",
+        ),
+        (
+            &[("DEFAULT_TENANT", "Not A Slug")],
+            "DEFAULT_TENANT is invalid",
+        ),
     ];
     for (vars, expected) in cases {
         let output = loyalty(&["serve"], vars).await;
         assert!(!output.status.success(), "{vars:?} must stop start-up");
         let text = stderr(&output);
         assert_eq!(text.lines().count(), 1, "one line for {vars:?}: {text}");
-        assert!(text.starts_with("loyalty: ") && text.contains(expected), "{vars:?}: {text}");
+        assert!(
+            text.starts_with("loyalty: ") && text.contains(expected),
+            "{vars:?}: {text}"
+        );
         assert!(!text.contains("panicked"), "no stack trace: {text}");
     }
 }
 
 #[actix_web::test]
 async fn unreachable_postgres_stops_with_the_drivers_reason_on_one_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("postgres://app:secret@127.0.0.1:{port}/loyalty");
     let output = loyalty(&["serve"], &[("DATABASE_URL", &url)]).await;
     assert!(!output.status.success());
     let text = stderr(&output);
     let last = text.lines().last().unwrap_or_default();
-    assert!(last.starts_with("loyalty: cannot open the database at postgres://app:***@127.0.0.1"), "{text}");
+    assert!(
+        last.starts_with("loyalty: cannot open the database at postgres://app:***@127.0.0.1"),
+        "{text}"
+    );
     assert!(last.contains("Connection refused"), "{text}");
-    assert!(!text.contains("secret"), "the password never reaches the output: {text}");
+    assert!(
+        !text.contains("secret"),
+        "the password never reaches the output: {text}"
+    );
 }
 
 #[actix_web::test]
@@ -149,7 +207,11 @@ async fn legacy_alias_is_ignored_with_a_warning() {
     let db = TestDb::create(Backend::Sqlite);
     let output = loyalty(
         &["migrate", "status"],
-        &[("DATABASE_URL", db.url()), ("CA_DATABASE_URL", "postgres://old/db"), ("LOG_FORMAT", "json")],
+        &[
+            ("DATABASE_URL", db.url()),
+            ("CA_DATABASE_URL", "postgres://old/db"),
+            ("LOG_FORMAT", "json"),
+        ],
     )
     .await;
     assert!(output.status.success(), "{}", stderr(&output));
@@ -159,7 +221,10 @@ async fn legacy_alias_is_ignored_with_a_warning() {
         .filter(|entry: &serde_json::Value| entry["level"] == "WARN")
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert_eq!(warnings[0]["message"], "CA_DATABASE_URL is set but ignored: use DATABASE_URL");
+    assert_eq!(
+        warnings[0]["message"],
+        "CA_DATABASE_URL is set but ignored: use DATABASE_URL"
+    );
 }
 
 #[actix_web::test]

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
 mod support;
 
 use std::time::Duration;
@@ -9,7 +11,10 @@ use support::{Backend, TestApp, TestDb, json_of};
 fn revert_newest_migration(db: &TestDb) -> String {
     let url = DatabaseUrl::parse(db.url()).unwrap();
     let database = Database::connect(&url, PoolSettings::default()).unwrap();
-    database.revert_last_migration().unwrap().expect("a migration to revert")
+    database
+        .revert_last_migration()
+        .unwrap()
+        .expect("a migration to revert")
 }
 
 on_both_backends! {

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
 mod support;
 
 use reqwest::header::{ETAG, IF_NONE_MATCH};
@@ -29,7 +31,10 @@ async fn meta_with(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response
 async fn tenant_id_for(app: &TestApp, headers: &[(&str, &str)]) -> String {
     let response = meta_with(app, headers).await;
     assert_eq!(response.status(), 200, "headers {headers:?}");
-    json_of(response, "application/json").await["tenant_id"].as_str().unwrap().to_owned()
+    json_of(response, "application/json").await["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 on_both_backends! {

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -41,6 +43,7 @@ on_both_backends! {
         let meta = client.get(format!("http://{}/api/public/tenant-meta", server.address)).send().await.unwrap();
         assert_eq!(meta.status(), 200);
         assert_eq!(json_of(meta, "application/json").await["tenant_id"], "default");
+        assert!(server.log.iter().all(serde_json::Value::is_object), "every log line is JSON: {:?}", server.log);
         assert!(
             server.log.iter().any(|line| line["message"] == "Startup: created missing default tenant 'default'"),
             "the seeding line is logged: {:?}", server.log
@@ -56,14 +59,22 @@ async fn two_replicas_starting_at_once_both_come_up_with_one_default_tenant() {
     let start = || Application::build(settings(&[("DATABASE_URL", db.url()), ("PORT", "0")]));
     // Both replicas' database set-up runs on blocking threads, so the two really overlap.
     let (first, second) = tokio::join!(start(), start());
-    let (first, second) = (first.expect("first replica"), second.expect("second replica"));
+    let (first, second) = (
+        first.expect("first replica"),
+        second.expect("second replica"),
+    );
     assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM tenants"), 1);
-    assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"), 1);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"),
+        1
+    );
     for replica in [first, second] {
         let address = replica.address();
         let handle = replica.handle();
         actix_web::rt::spawn(replica.run_until_stopped());
-        let ready = reqwest::get(format!("http://{address}/health/ready")).await.unwrap();
+        let ready = reqwest::get(format!("http://{address}/health/ready"))
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 200);
         assert_eq!(
             ready.json::<serde_json::Value>().await.unwrap(),
@@ -94,18 +105,31 @@ impl ServerProcess {
             .expect("start the loyalty binary");
         let stderr = child.stderr.take().unwrap();
         let mut log = Vec::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            let entry: serde_json::Value = serde_json::from_str(&line)
-                .unwrap_or_else(|_| panic!("every log line is JSON: {line}"));
-            if entry["message"] == "listening" {
-                let address = entry["address"].as_str().unwrap().to_owned();
-                log.push(entry);
-                return Self { child, address, log };
-            }
+        let mut address = None;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let listening = entry["message"] == "listening";
+            address = entry["address"]
+                .as_str()
+                .map(str::to_owned)
+                .filter(|_| listening);
             log.push(entry);
+            if address.is_some() {
+                break;
+            }
         }
-        panic!("the server exited before listening: {log:?}");
+        match address {
+            Some(address) => Self {
+                child,
+                address,
+                log,
+            },
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server never logged (as JSON) that it listens: {log:?}");
+            }
+        }
     }
 
     fn stop(&mut self) {

@@ -21,7 +21,9 @@ pub(crate) fn cacheable_json(
         .headers()
         .get_all(header::IF_NONE_MATCH)
         .filter_map(|value| value.to_str().ok());
-    let not_modified = if_none_match.into_iter().any(|value| matches_etag(value, &etag));
+    let not_modified = if_none_match
+        .into_iter()
+        .any(|value| matches_etag(value, &etag));
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {

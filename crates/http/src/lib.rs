@@ -38,7 +38,10 @@ pub fn build_app(
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("Cache-Control", "no-store"))
-        .add(("Content-Security-Policy", state.content_security_policy.clone()));
+        .add((
+            "Content-Security-Policy",
+            state.content_security_policy.clone(),
+        ));
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json::config())

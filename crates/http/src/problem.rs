@@ -63,7 +63,9 @@ impl ApiError {
             ApiError::InvalidBody(_) => "invalid_body".into(),
             ApiError::UnreadableBody(_) => "unreadable_body".into(),
             ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
-            ApiError::Unclassified(status) => snake_case(status.canonical_reason().unwrap_or("error")),
+            ApiError::Unclassified(status) => {
+                snake_case(status.canonical_reason().unwrap_or("error"))
+            }
             ApiError::Internal(_) => "internal_error".into(),
         }
     }
@@ -136,7 +138,9 @@ pub(crate) fn replace_bare_error<B>(
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/") && value.contains("json"));
     if is_json {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let (request, _) = response.into_parts();
@@ -182,6 +186,9 @@ mod tests {
         let error = ApiError::Internal("password=hunter2 at db:5432".into());
         assert_eq!(error.code(), "internal_error");
         assert!(!error.detail().contains("hunter2"));
-        assert!(cause_chain(&error).contains("hunter2"), "the log keeps the cause");
+        assert!(
+            cause_chain(&error).contains("hunter2"),
+            "the log keeps the cause"
+        );
     }
 }

@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
+use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::ResponseError;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -35,7 +35,9 @@ fn request_id_for(request: &ServiceRequest) -> String {
     let sane = |id: &&str| {
         !id.is_empty()
             && id.len() <= MAX_REQUEST_ID_LEN
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     };
     request
         .headers()

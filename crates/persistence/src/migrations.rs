@@ -13,7 +13,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
 /// Serializes migration runs across replicas that start at once against one Postgres.
-const MIGRATION_LOCK_KEY: i64 = 0x4c4f_5941_4c54_59; // "LOYALTY"
+const MIGRATION_LOCK_KEY: i64 = 0x004c_4f59_414c_5459; // "LOYALTY" in ASCII
 
 /// One migration this build carries, and whether the database has applied it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,10 +71,15 @@ impl Database {
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let mut conn = self.conn()?;
         with_migration_lock(&mut conn, |conn| {
-            let pending: Vec<String> =
-                status(conn)?.into_iter().filter(|m| !m.applied).map(|m| m.name).collect();
+            let pending: Vec<String> = status(conn)?
+                .into_iter()
+                .filter(|m| !m.applied)
+                .map(|m| m.name)
+                .collect();
             with_harness!(conn, |harness, source, _Db| {
-                harness.run_pending_migrations(source).map_err(migration_error)?;
+                harness
+                    .run_pending_migrations(source)
+                    .map_err(migration_error)?;
             });
             Ok(pending)
         })
@@ -89,7 +94,9 @@ impl Database {
                 return Ok(None);
             };
             with_harness!(conn, |harness, source, _Db| {
-                harness.revert_last_migration(source).map_err(migration_error)?;
+                harness
+                    .revert_last_migration(source)
+                    .map_err(migration_error)?;
             });
             Ok(Some(newest.name))
         })

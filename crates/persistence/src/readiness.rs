@@ -18,8 +18,11 @@ impl ReadinessProbe for Database {
         }
         let migrations = match migrations::status(&mut conn) {
             Ok(all) => {
-                let pending: Vec<String> =
-                    all.into_iter().filter(|m| !m.applied).map(|m| m.name).collect();
+                let pending: Vec<String> = all
+                    .into_iter()
+                    .filter(|m| !m.applied)
+                    .map(|m| m.name)
+                    .collect();
                 if pending.is_empty() {
                     MigrationState::UpToDate
                 } else {

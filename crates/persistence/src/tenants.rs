@@ -93,7 +93,10 @@ impl Database {
         row.map(TenantRow::into_domain).transpose()
     }
 
-    fn find_tenants_by_host(&self, hosts: &HostCandidates) -> Result<Vec<Tenant>, PersistenceError> {
+    fn find_tenants_by_host(
+        &self,
+        hosts: &HostCandidates,
+    ) -> Result<Vec<Tenant>, PersistenceError> {
         tenants::table
             .filter(
                 tenants::primary_domain

@@ -126,13 +126,22 @@ mod tests {
 
     #[test]
     fn rejects_malformed_urls() {
-        assert!(matches!(DatabaseUrl::parse(" "), Err(DatabaseUrlError::Empty)));
+        assert!(matches!(
+            DatabaseUrl::parse(" "),
+            Err(DatabaseUrlError::Empty)
+        ));
         assert!(matches!(
             DatabaseUrl::parse("mysql://db/app"),
             Err(DatabaseUrlError::UnsupportedScheme(s)) if s == "mysql"
         ));
-        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::MissingSqlitePath)));
-        assert!(matches!(DatabaseUrl::parse("sqlite::memory:"), Err(DatabaseUrlError::InMemorySqlite)));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::MissingSqlitePath)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Err(DatabaseUrlError::InMemorySqlite)
+        ));
         assert!(matches!(
             DatabaseUrl::parse("postgres://db:notaport/app"),
             Err(DatabaseUrlError::MalformedPostgres(_))

@@ -77,12 +77,14 @@ impl TestDb {
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
                 let name = format!("loyalty_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(&admin_url)
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LOYALTY_TEST_POSTGRES_URL: {e}"));
+                let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("cannot reach PostgreSQL at LOYALTY_TEST_POSTGRES_URL: {e}")
+                });
                 admin
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create test database");
-                let mut url = url::Url::parse(&admin_url).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
+                let mut url =
+                    url::Url::parse(&admin_url).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
                 url.set_path(&name);
                 TestDb::Postgres {
                     admin_url,
@@ -111,10 +113,16 @@ impl TestDb {
         match self {
             TestDb::Sqlite { url, .. } => {
                 let path = url.trim_start_matches("sqlite://");
-                SqliteConnection::establish(path).unwrap().batch_execute(sql).unwrap();
+                SqliteConnection::establish(path)
+                    .unwrap()
+                    .batch_execute(sql)
+                    .unwrap();
             }
             TestDb::Postgres { url, .. } => {
-                PgConnection::establish(url).unwrap().batch_execute(sql).unwrap();
+                PgConnection::establish(url)
+                    .unwrap()
+                    .batch_execute(sql)
+                    .unwrap();
             }
         }
     }
@@ -176,9 +184,13 @@ impl Drop for TestDb {
 
 /// Settings as the process would load them, from this environment and nothing else.
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
-    let env: HashMap<String, String> =
-        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    Settings::load(None, &env).expect("valid test settings").settings
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Settings::load(None, &env)
+        .expect("valid test settings")
+        .settings
 }
 
 /// The real application, serving on a free port of 127.0.0.1.
@@ -203,7 +215,9 @@ impl TestApp {
         let mut all = vec![("DATABASE_URL", db.url()), ("PORT", "0")];
         all.extend_from_slice(vars);
         let settings = settings(&all);
-        let application = Application::build(settings).await.expect("application starts");
+        let application = Application::build(settings)
+            .await
+            .expect("application starts");
         let address = application.address();
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
@@ -224,7 +238,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn stop(self) -> TestDb {

@@ -78,13 +78,21 @@ mod tests {
 
     #[test]
     fn lowercases_and_strips_port_www_and_trailing_dot() {
-        check("WWW.Acme-Wash.COM.:8443", &["acme-wash.com"], &["acme-wash"]);
+        check(
+            "WWW.Acme-Wash.COM.:8443",
+            &["acme-wash.com"],
+            &["acme-wash"],
+        );
         check("www.acme.com.", &["acme.com"], &["acme"]);
     }
 
     #[test]
     fn tries_api_prefix_with_and_without() {
-        check("api.acme.example.app", &["api.acme.example.app", "acme.example.app"], &["api", "acme"]);
+        check(
+            "api.acme.example.app",
+            &["api.acme.example.app", "acme.example.app"],
+            &["api", "acme"],
+        );
     }
 
     #[test]

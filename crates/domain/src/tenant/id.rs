@@ -11,7 +11,9 @@ pub enum TenantIdError {
     Empty,
     #[error("a tenant id is at most {max} characters long", max = TenantId::MAX_LEN)]
     TooLong,
-    #[error("a tenant id holds only lowercase letters, digits and hyphens, and neither starts nor ends with a hyphen")]
+    #[error(
+        "a tenant id holds only lowercase letters, digits and hyphens, and neither starts nor ends with a hyphen"
+    )]
     InvalidCharacters,
 }
 
@@ -57,9 +59,16 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_slug() {
         assert_eq!(TenantId::parse(""), Err(TenantIdError::Empty));
-        assert_eq!(TenantId::parse(&"x".repeat(64)), Err(TenantIdError::TooLong));
+        assert_eq!(
+            TenantId::parse(&"x".repeat(64)),
+            Err(TenantIdError::TooLong)
+        );
         for bad in ["Acme", "-acme", "acme-", "ac me", "acmé", "a_b", "a.b"] {
-            assert_eq!(TenantId::parse(bad), Err(TenantIdError::InvalidCharacters), "{bad}");
+            assert_eq!(
+                TenantId::parse(bad),
+                Err(TenantIdError::InvalidCharacters),
+                "{bad}"
+            );
         }
     }
 }

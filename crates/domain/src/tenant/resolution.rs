@@ -32,14 +32,19 @@ pub fn resolve_tenant(
         let id = TenantId::parse(raw_id).map_err(|_| ResolveError::NotFound)?;
         return directory.find_by_id(&id)?.ok_or(ResolveError::NotFound);
     }
-    let hosts = selector.host.map(HostCandidates::from_host).unwrap_or_default();
+    let hosts = selector
+        .host
+        .map(HostCandidates::from_host)
+        .unwrap_or_default();
     if !hosts.is_empty() {
         let matches = directory.find_by_host(&hosts)?;
         if let Some(tenant) = best_host_match(&hosts, matches) {
             return Ok(tenant);
         }
     }
-    directory.find_by_id(default_tenant)?.ok_or(ResolveError::NotFound)
+    directory
+        .find_by_id(default_tenant)?
+        .ok_or(ResolveError::NotFound)
 }
 
 fn best_host_match(hosts: &HostCandidates, matches: Vec<Tenant>) -> Option<Tenant> {
@@ -92,8 +97,12 @@ mod tests {
             Ok(tenants
                 .iter()
                 .filter(|t| {
-                    t.primary_domain.as_ref().is_some_and(|d| hosts.domains().contains(d))
-                        || t.subdomain.as_ref().is_some_and(|s| hosts.subdomains().contains(s))
+                    t.primary_domain
+                        .as_ref()
+                        .is_some_and(|d| hosts.domains().contains(d))
+                        || t.subdomain
+                            .as_ref()
+                            .is_some_and(|s| hosts.subdomains().contains(s))
                 })
                 .cloned()
                 .collect())
@@ -137,14 +146,26 @@ mod tests {
 
     #[test]
     fn explicit_id_wins_and_never_falls_back() {
-        assert_eq!(resolve(Some("beta"), Some("rewards.acme.com")).unwrap(), "beta");
-        assert!(matches!(resolve(Some("nobody"), None), Err(ResolveError::NotFound)));
-        assert!(matches!(resolve(Some("NOT A SLUG"), None), Err(ResolveError::NotFound)));
+        assert_eq!(
+            resolve(Some("beta"), Some("rewards.acme.com")).unwrap(),
+            "beta"
+        );
+        assert!(matches!(
+            resolve(Some("nobody"), None),
+            Err(ResolveError::NotFound)
+        ));
+        assert!(matches!(
+            resolve(Some("NOT A SLUG"), None),
+            Err(ResolveError::NotFound)
+        ));
     }
 
     #[test]
     fn host_matches_primary_domain_before_subdomain() {
-        assert_eq!(resolve(None, Some("WWW.rewards.ACME.com:443")).unwrap(), "acme");
+        assert_eq!(
+            resolve(None, Some("WWW.rewards.ACME.com:443")).unwrap(),
+            "acme"
+        );
         assert_eq!(resolve(None, Some("beta.loyalty.app")).unwrap(), "beta");
     }
 
@@ -152,12 +173,18 @@ mod tests {
     fn api_prefix_is_tried_after_the_full_host() {
         assert_eq!(resolve(None, Some("api.rewards.acme.com")).unwrap(), "acme");
         // The full host's first label outranks the stripped one.
-        assert_eq!(resolve(None, Some("api.beta.loyalty.app")).unwrap(), "api-owner");
+        assert_eq!(
+            resolve(None, Some("api.beta.loyalty.app")).unwrap(),
+            "api-owner"
+        );
     }
 
     #[test]
     fn unknown_or_missing_host_falls_back_to_default() {
-        assert_eq!(resolve(None, Some("unknown.example.org")).unwrap(), "default");
+        assert_eq!(
+            resolve(None, Some("unknown.example.org")).unwrap(),
+            "default"
+        );
         assert_eq!(resolve(None, Some("localhost:8080")).unwrap(), "default");
         assert_eq!(resolve(None, None).unwrap(), "default");
     }

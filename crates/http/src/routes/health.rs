@@ -77,7 +77,8 @@ fn describe(
     let database = match &readiness.database {
         Ok(()) => "ok",
         Err(error) => {
-            let cause = std::error::Error::source(error).map_or_else(String::new, |c| c.to_string());
+            let cause =
+                std::error::Error::source(error).map_or_else(String::new, |c| c.to_string());
             details.insert("database", cause);
             "error"
         }
