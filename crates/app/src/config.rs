@@ -200,3 +200,90 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_locally() {
+        let loaded = Settings::load(None, &env(&[])).unwrap();
+        let s = loaded.settings;
+        assert_eq!(s.environment, Environment::Local);
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("loyalty.db".into()));
+        assert_eq!(s.default_tenant.as_str(), "default");
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.csp_policy, None);
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn staging_and_production_log_json_and_production_needs_postgres() {
+        let staging = Settings::load(None, &env(&[("ENVIRONMENT", "staging")])).unwrap();
+        assert_eq!(staging.settings.log_format, LogFormat::Json);
+        let production = Settings::load(
+            None,
+            &env(&[("ENVIRONMENT", "Production"), ("DATABASE_URL", "postgres://db/app")]),
+        )
+        .unwrap();
+        assert_eq!(production.settings.environment, Environment::Production);
+        assert_eq!(production.settings.log_format, LogFormat::Json);
+        assert!(matches!(
+            Settings::load(None, &env(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "x.db")])),
+            Err(ConfigError::ProductionNeedsPostgres)
+        ));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        writeln!(
+            file,
+            "port = 9090\nhost = \"0.0.0.0\"\ndefault_tenant = \"acme\"\ncsp_policy = \"default-src 'self'\""
+        )
+        .unwrap();
+        let from_file = Settings::load(Some(file.path()), &env(&[])).unwrap().settings;
+        assert_eq!((from_file.host.as_str(), from_file.port), ("0.0.0.0", 9090));
+        assert_eq!(from_file.default_tenant.as_str(), "acme");
+        assert_eq!(from_file.csp_policy.as_deref(), Some("default-src 'self'"));
+
+        let overridden =
+            Settings::load(Some(file.path()), &env(&[("PORT", "7070"), ("DEFAULT_TENANT", "")]))
+                .unwrap()
+                .settings;
+        assert_eq!(overridden.port, 7070);
+        assert_eq!(overridden.default_tenant.as_str(), "acme", "an empty variable counts as unset");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let missing = Path::new("/nonexistent/loyalty.toml");
+        assert!(matches!(Settings::load(Some(missing), &env(&[])), Err(ConfigError::Source(_))));
+    }
+
+    #[test]
+    fn only_canonical_names_are_read_and_aliases_warn() {
+        let loaded = Settings::load(
+            None,
+            &env(&[("CA_DATABASE_URL", "postgres://legacy/db"), ("database_url", "ignored.db")]),
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.database_url, DatabaseUrl::Sqlite("loyalty.db".into()));
+        assert_eq!(loaded.warnings, ["CA_DATABASE_URL is set but ignored: use DATABASE_URL"]);
+    }
+
+    #[test]
+    fn rejects_a_csp_policy_that_cannot_be_a_header() {
+        assert!(matches!(
+            Settings::load(None, &env(&[("CSP_POLICY", "default-src\n'self'")])),
+            Err(ConfigError::CspPolicy)
+        ));
+    }
+}

@@ -1,5 +1,5 @@
 CREATE TABLE tenants (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL PRIMARY KEY,
     name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     vertical TEXT NOT NULL DEFAULT 'other'
         CHECK (vertical IN ('car_wash', 'cafe', 'restaurant', 'salon', 'fitness', 'padel', 'retail', 'other')),

@@ -1,0 +1,31 @@
+# Task runner for the few commands beyond the README's two. `make help` lists them.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: help run test test-pg lint fmt ci
+
+help:
+	@echo "run      serve on the embedded SQLite default (loyalty.db)"
+	@echo "test     the test suite on SQLite (no database server needed)"
+	@echo "test-pg  the test suite on SQLite and PostgreSQL (LOYALTY_TEST_POSTGRES_URL, default $(PG_URL))"
+	@echo "lint     rustfmt check and clippy with warnings as errors"
+	@echo "fmt      format the code"
+	@echo "ci       what CI runs (.ci/run)"
+
+run:
+	cargo run --release -- serve
+
+test:
+	cargo test --workspace
+
+test-pg:
+	LOYALTY_TEST_POSTGRES_URL=$${LOYALTY_TEST_POSTGRES_URL:-$(PG_URL)} cargo test --workspace -- --include-ignored
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+ci:
+	bash .ci/run
