@@ -208,7 +208,9 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
-        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -230,13 +232,19 @@ mod tests {
         assert_eq!(staging.settings.log_format, LogFormat::Json);
         let production = Settings::load(
             None,
-            &env(&[("ENVIRONMENT", "Production"), ("DATABASE_URL", "postgres://db/app")]),
+            &env(&[
+                ("ENVIRONMENT", "Production"),
+                ("DATABASE_URL", "postgres://db/app"),
+            ]),
         )
         .unwrap();
         assert_eq!(production.settings.environment, Environment::Production);
         assert_eq!(production.settings.log_format, LogFormat::Json);
         assert!(matches!(
-            Settings::load(None, &env(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "x.db")])),
+            Settings::load(
+                None,
+                &env(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "x.db")])
+            ),
             Err(ConfigError::ProductionNeedsPostgres)
         ));
     }
@@ -249,34 +257,54 @@ mod tests {
             "port = 9090\nhost = \"0.0.0.0\"\ndefault_tenant = \"acme\"\ncsp_policy = \"default-src 'self'\""
         )
         .unwrap();
-        let from_file = Settings::load(Some(file.path()), &env(&[])).unwrap().settings;
+        let from_file = Settings::load(Some(file.path()), &env(&[]))
+            .unwrap()
+            .settings;
         assert_eq!((from_file.host.as_str(), from_file.port), ("0.0.0.0", 9090));
         assert_eq!(from_file.default_tenant.as_str(), "acme");
         assert_eq!(from_file.csp_policy.as_deref(), Some("default-src 'self'"));
 
-        let overridden =
-            Settings::load(Some(file.path()), &env(&[("PORT", "7070"), ("DEFAULT_TENANT", "")]))
-                .unwrap()
-                .settings;
+        let overridden = Settings::load(
+            Some(file.path()),
+            &env(&[("PORT", "7070"), ("DEFAULT_TENANT", "")]),
+        )
+        .unwrap()
+        .settings;
         assert_eq!(overridden.port, 7070);
-        assert_eq!(overridden.default_tenant.as_str(), "acme", "an empty variable counts as unset");
+        assert_eq!(
+            overridden.default_tenant.as_str(),
+            "acme",
+            "an empty variable counts as unset"
+        );
     }
 
     #[test]
     fn a_missing_config_file_is_an_error() {
         let missing = Path::new("/nonexistent/loyalty.toml");
-        assert!(matches!(Settings::load(Some(missing), &env(&[])), Err(ConfigError::Source(_))));
+        assert!(matches!(
+            Settings::load(Some(missing), &env(&[])),
+            Err(ConfigError::Source(_))
+        ));
     }
 
     #[test]
     fn only_canonical_names_are_read_and_aliases_warn() {
         let loaded = Settings::load(
             None,
-            &env(&[("CA_DATABASE_URL", "postgres://legacy/db"), ("database_url", "ignored.db")]),
+            &env(&[
+                ("CA_DATABASE_URL", "postgres://legacy/db"),
+                ("database_url", "ignored.db"),
+            ]),
         )
         .unwrap();
-        assert_eq!(loaded.settings.database_url, DatabaseUrl::Sqlite("loyalty.db".into()));
-        assert_eq!(loaded.warnings, ["CA_DATABASE_URL is set but ignored: use DATABASE_URL"]);
+        assert_eq!(
+            loaded.settings.database_url,
+            DatabaseUrl::Sqlite("loyalty.db".into())
+        );
+        assert_eq!(
+            loaded.warnings,
+            ["CA_DATABASE_URL is set but ignored: use DATABASE_URL"]
+        );
     }
 
     #[test]

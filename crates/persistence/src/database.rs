@@ -47,9 +47,12 @@ impl Database {
             sqlite.batch_execute("PRAGMA journal_mode = WAL")?;
         }
         drop(first);
+        // Connections open on demand only: a pool that keeps a minimum idle would reconnect in
+        // a background thread after each checkout, and a process exiting during such a connect
+        // (a CLI command finishing) can crash inside libpq's TLS teardown.
         let pool = Pool::builder()
             .max_size(settings.max_size)
-            .min_idle(Some(1))
+            .min_idle(Some(0))
             .connection_timeout(settings.checkout_timeout)
             .build_unchecked(manager);
         Ok(Self {

@@ -11,7 +11,9 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
 
 fn migrations_dir(backend: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(backend)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(backend)
 }
 
 fn folder_names(backend: &str) -> Vec<String> {
@@ -31,7 +33,10 @@ fn both_backends_have_the_same_migration_folders_each_with_up_and_down() {
     for backend in ["postgres", "sqlite"] {
         for name in &postgres {
             for file in ["up.sql", "down.sql"] {
-                assert!(migrations_dir(backend).join(name).join(file).is_file(), "{backend}/{name}/{file}");
+                assert!(
+                    migrations_dir(backend).join(name).join(file).is_file(),
+                    "{backend}/{name}/{file}"
+                );
             }
         }
     }
@@ -67,7 +72,14 @@ fn portable(data_type: &str) -> String {
 fn into_shape(rows: Vec<ColumnRow>) -> Shape {
     rows.into_iter()
         .filter(|r| !r.table_name.starts_with("__diesel"))
-        .map(|r| (r.table_name, r.column_name, portable(&r.data_type), r.nullable))
+        .map(|r| {
+            (
+                r.table_name,
+                r.column_name,
+                portable(&r.data_type),
+                r.nullable,
+            )
+        })
         .collect()
 }
 
@@ -131,17 +143,27 @@ fn postgres_migrations_go_up_down_and_up_again_and_match_sqlite_column_for_colum
         .expect("LOYALTY_TEST_POSTGRES_URL must point to a PostgreSQL server");
     let name = format!("loyalty_schema_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(&admin_url).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
 
     let postgres = {
         let database = open(&url);
         up_down_up(&database, || postgres_shape(&url))
     };
-    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("schema.db");
-    open(path.to_str().unwrap()).run_pending_migrations().unwrap();
-    assert_eq!(postgres, sqlite_shape(&path), "both backends have the same tables and columns");
+    open(path.to_str().unwrap())
+        .run_pending_migrations()
+        .unwrap();
+    assert_eq!(
+        postgres,
+        sqlite_shape(&path),
+        "both backends have the same tables and columns"
+    );
 }
