@@ -28,6 +28,12 @@ pub enum Command {
     Migrate(MigrateCommand),
     /// Check a running deployment: GET /health/ready and /api/public/tenant-meta must both
     /// answer 200 with JSON. Exits non-zero otherwise.
+    /// Manage tenants straight against the database (the operator acts as platform admin).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Issue or revoke API keys straight against the database.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     Smoke {
         /// Where the deployment answers, e.g. https://loyalty.example.com
         #[arg(long, value_name = "URL")]
@@ -36,6 +42,52 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 5)]
         timeout: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// A slug: lowercase letters, digits and hyphens, e.g. acme-wash.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// car_wash, cafe, restaurant, salon, fitness, padel, retail or other.
+        #[arg(long, default_value = "other")]
+        vertical: String,
+        /// stamps, points or hybrid.
+        #[arg(long, default_value = "hybrid")]
+        loyalty_type: String,
+        /// ISO 3166-1 alpha-2; phone numbers without a country code are read as this country's.
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// ISO 4217; the currency purchases are recorded in.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        #[arg(long)]
+        primary_domain: Option<String>,
+        #[arg(long)]
+        subdomain: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Issue a key and print it once on stdout: `--role platform_admin` without a tenant, or
+    /// `--tenant ID --role tenant_admin|staff`.
+    Create {
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+        /// platform_admin, tenant_admin or staff.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke the key with this prefix (the part after `lk_`, before the next `_`); it stops
+    /// working at once.
+    Revoke { prefix: String },
 }
 
 #[derive(Debug, Subcommand)]

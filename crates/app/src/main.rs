@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use loyalty_app::admin::{self, AdminError};
 use loyalty_app::cli::{Cli, Command, MigrateCommand};
 use loyalty_app::config::{ConfigError, Loaded, Settings};
 use loyalty_app::smoke::{self, SmokeError};
@@ -27,6 +28,8 @@ enum CliError {
     Migrate(#[source] PersistenceError),
     #[error(transparent)]
     Smoke(#[from] SmokeError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     #[error("the server stopped with an error")]
     Serve(#[source] std::io::Error),
 }
@@ -65,16 +68,30 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(command) => {
-            let settings = load_settings(cli.config.as_deref())?;
-            let database = Database::connect(&settings.database_url, PoolSettings::default())
-                .map_err(|source| CliError::Connect {
-                    location: settings.database_url.to_string(),
-                    source,
-                })?;
+            let database = open_database(cli.config.as_deref())?;
             migrate(&database, &command).map_err(CliError::Migrate)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tenant(command) => {
+            admin::tenant(open_database(cli.config.as_deref())?, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ApiKey(command) => {
+            admin::api_key(open_database(cli.config.as_deref())?, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The configured database, for the commands that work on it directly.
+fn open_database(file: Option<&std::path::Path>) -> Result<Database, CliError> {
+    let settings = load_settings(file)?;
+    Database::connect(&settings.database_url, PoolSettings::default()).map_err(|source| {
+        CliError::Connect {
+            location: settings.database_url.to_string(),
+            source,
+        }
+    })
 }
 
 /// Loads settings and starts logging in the configured format, then logs what loading warned of.

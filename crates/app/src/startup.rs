@@ -4,8 +4,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
-use loyalty_domain::SystemClock;
+use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
+use loyalty_domain::{Loyalty, SystemClock};
 use loyalty_http::HttpState;
 use loyalty_persistence::{Database, PersistenceError, PoolSettings};
 
@@ -75,6 +76,7 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
         let database = Arc::new(database);
         let state = HttpState {
+            loyalty: Loyalty::new(database.clone(), Arc::new(SystemClock)),
             tenants: database.clone(),
             readiness: database,
             default_tenant: settings.default_tenant.clone(),
@@ -121,7 +123,16 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
         tracing::info!(migration = %name, "Startup: applied migration {name}");
     }
     let tenant = &settings.default_tenant;
-    match ensure_default_tenant(&database, &SystemClock, tenant) {
+    // Country and currency stay the platform defaults until a platform admin sets the tenant's
+    // own (PATCH /api/v1/tenants/{id}).
+    let seeded = ensure_default_tenant(
+        &database,
+        &SystemClock,
+        tenant,
+        Country::default(),
+        Currency::default(),
+    );
+    match seeded {
         Ok(SeedOutcome::Created) => {
             tracing::info!(tenant = %tenant, "Startup: created missing default tenant '{tenant}'");
         }

@@ -34,19 +34,38 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The migrations this build carries, oldest first.
+fn migration_names() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn lines(prefix: &str, names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("{prefix}{name}\n"))
+        .collect()
+}
+
 on_both_backends! {
     async fn migrate_status_and_run_are_idempotent(backend) {
         let db = TestDb::create(backend);
         let env = [("DATABASE_URL", db.url())];
+        let names = migration_names();
+        let total = names.len();
 
         let before = loyalty(&["migrate", "status"], &env).await;
         assert!(before.status.success(), "{}", stderr(&before));
-        assert!(stdout(&before).contains("pending  2026-11-26-000001_create_tenants"), "{}", stdout(&before));
-        assert!(stdout(&before).ends_with("0 applied, 1 pending\n"), "{}", stdout(&before));
+        assert_eq!(stdout(&before), lines("pending  ", &names) + &format!("0 applied, {total} pending\n"));
 
         let first = loyalty(&["migrate", "run"], &env).await;
         assert!(first.status.success(), "{}", stderr(&first));
-        assert_eq!(stdout(&first), "applied  2026-11-26-000001_create_tenants\n");
+        assert_eq!(stdout(&first), lines("applied  ", &names));
 
         let second = loyalty(&["migrate", "run"], &env).await;
         assert!(second.status.success(), "{}", stderr(&second));
@@ -54,21 +73,23 @@ on_both_backends! {
 
         let after = loyalty(&["migrate", "status"], &env).await;
         assert!(after.status.success());
-        assert!(stdout(&after).contains("applied  2026-11-26-000001_create_tenants"));
-        assert!(stdout(&after).ends_with("1 applied, 0 pending\n"));
-        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"), 1);
+        assert_eq!(stdout(&after), lines("applied  ", &names) + &format!("{total} applied, 0 pending\n"));
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"), total as i64);
     }
 
     async fn migrate_revert_then_run_restores_the_schema(backend) {
         let db = TestDb::create(backend);
         let env = [("DATABASE_URL", db.url())];
+        let names = migration_names();
         assert!(loyalty(&["migrate", "run"], &env).await.status.success());
-        let reverted = loyalty(&["migrate", "revert"], &env).await;
-        assert_eq!(stdout(&reverted), "reverted 2026-11-26-000001_create_tenants\n");
+        for name in names.iter().rev() {
+            let reverted = loyalty(&["migrate", "revert"], &env).await;
+            assert_eq!(stdout(&reverted), format!("reverted {name}\n"));
+        }
         let nothing = loyalty(&["migrate", "revert"], &env).await;
         assert_eq!(stdout(&nothing), "nothing to revert\n");
         let rerun = loyalty(&["migrate", "run"], &env).await;
-        assert_eq!(stdout(&rerun), "applied  2026-11-26-000001_create_tenants\n");
+        assert_eq!(stdout(&rerun), lines("applied  ", &names));
         assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM tenants"), 0);
     }
 

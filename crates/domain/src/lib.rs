@@ -4,10 +4,25 @@
 //! Nothing here knows about HTTP, SQL or an async runtime: adapters implement the ports and the
 //! app crate wires them together.
 
+pub mod activity;
+pub mod auth;
 pub mod clock;
+pub mod customer;
+pub mod earning;
+mod error;
+pub mod idempotency;
+pub mod ledger;
+pub mod money;
+pub mod page;
+pub mod program;
 pub mod readiness;
+pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod tenant;
+pub mod validation;
 
 pub use clock::{Clock, SystemClock};
+pub use error::{LoyaltyError, Resource};
+pub use service::Loyalty;
 pub use store::StoreError;

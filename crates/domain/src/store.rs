@@ -1,16 +1,179 @@
-//! The error every store port returns.
+//! The store port: one transaction at a time, with repositories for each kind of record.
+//!
+//! A use case runs inside [`LoyaltyStore::transaction`] and sees a [`UnitOfWork`]: everything it
+//! reads and writes there commits together or not at all (Invariant 7). Every tenant-owned record
+//! is addressed with its tenant (Invariant 6). The adapter may run the work again after a
+//! conflict with a concurrent transaction, so work must have no effect outside the unit of work.
 
 use std::error::Error;
 
+use chrono::{DateTime, Utc};
+
+use crate::LoyaltyError;
+use crate::auth::ApiKey;
+use crate::customer::{Customer, CustomerLookup};
+use crate::idempotency::{IdempotencyKey, StoredResponse};
+use crate::ledger::LedgerEntry;
+use crate::page::PageRequest;
+use crate::program::Program;
+use crate::tenant::{Tenant, TenantId};
+
 /// A store could not complete an operation for reasons outside the domain's rules: the database
-/// is unreachable, a query failed, data on disk is unreadable. The adapter's error is kept as the
-/// source so the cause can be logged; the domain never inspects it.
+/// is unreachable, a query failed, a concurrent transaction got in the way. The adapter's error
+/// is kept as the source so the cause can be logged; the domain never inspects it.
 #[derive(Debug, thiserror::Error)]
-#[error("the store failed")]
-pub struct StoreError(#[source] Box<dyn Error + Send + Sync + 'static>);
+#[error("{}", if self.conflict { "the store met a concurrent change" } else { "the store failed" })]
+pub struct StoreError {
+    conflict: bool,
+    #[source]
+    source: Box<dyn Error + Send + Sync + 'static>,
+}
 
 impl StoreError {
     pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        Self(source.into())
+        Self {
+            conflict: false,
+            source: source.into(),
+        }
     }
+
+    /// A clash with a concurrent transaction (a unique key taken meanwhile, a serialization
+    /// failure): running the work again may succeed.
+    pub fn conflict(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            conflict: true,
+            source: source.into(),
+        }
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.conflict
+    }
+}
+
+pub trait TenantRecords {
+    fn tenant(&mut self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// The tenant whose primary domain is `domain`.
+    fn tenant_with_domain(&mut self, domain: &str) -> Result<Option<TenantId>, StoreError>;
+    fn tenant_with_subdomain(&mut self, subdomain: &str) -> Result<Option<TenantId>, StoreError>;
+    fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError>;
+    fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Up to `page.fetch_limit()` tenants after the cursor, by id.
+    fn tenants(&mut self, page: &PageRequest) -> Result<Vec<Tenant>, StoreError>;
+}
+
+pub trait KeyRecords {
+    fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Keys are found by prefix before any tenant is known.
+    fn key_by_prefix(&mut self, prefix: &str) -> Result<Option<ApiKey>, StoreError>;
+    fn key(&mut self, tenant: &TenantId, id: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// Up to `page.fetch_limit()` of the tenant's keys after the cursor, oldest first.
+    fn keys(&mut self, tenant: &TenantId, page: &PageRequest) -> Result<Vec<ApiKey>, StoreError>;
+    fn revoke_key(&mut self, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+pub trait ProgramRecords {
+    /// The tenant's program, or None while it still runs on the default program.
+    fn program(&mut self, tenant: &TenantId) -> Result<Option<Program>, StoreError>;
+    fn save_program(
+        &mut self,
+        tenant: &TenantId,
+        program: &Program,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+pub trait CustomerRecords {
+    fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
+    fn customer(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Customer>, StoreError>;
+    /// Reads the customer and holds it against concurrent writers until the transaction ends.
+    fn customer_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<Customer>, StoreError>;
+    fn find_customer(
+        &mut self,
+        tenant: &TenantId,
+        lookup: &CustomerLookup,
+    ) -> Result<Option<Customer>, StoreError>;
+    /// Up to `page.fetch_limit()` customers after the cursor, newest first.
+    fn customers(
+        &mut self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Vec<Customer>, StoreError>;
+    /// Writes the customer's profile and account fields.
+    fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
+    /// Cards are found by token before any tenant is known.
+    fn customer_by_card(&mut self, card_token: &str) -> Result<Option<Customer>, StoreError>;
+}
+
+pub trait LedgerRecords {
+    fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    fn entry(&mut self, tenant: &TenantId, id: &str) -> Result<Option<LedgerEntry>, StoreError>;
+    fn reversal_of(
+        &mut self,
+        tenant: &TenantId,
+        entry_id: &str,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
+    /// Up to `page.fetch_limit()` of the customer's entries after the cursor, newest first.
+    fn entries(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+pub trait IdempotencyRecords {
+    fn idempotency(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<StoredResponse>, StoreError>;
+    fn save_idempotency(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Everything a use case may touch inside one transaction.
+pub trait UnitOfWork:
+    TenantRecords + KeyRecords + ProgramRecords + CustomerRecords + LedgerRecords + IdempotencyRecords
+{
+}
+
+impl<T> UnitOfWork for T where
+    T: TenantRecords
+        + KeyRecords
+        + ProgramRecords
+        + CustomerRecords
+        + LedgerRecords
+        + IdempotencyRecords
+{
+}
+
+/// Port: runs work atomically. On `Err` nothing the work wrote remains.
+pub trait LoyaltyStore: Send + Sync {
+    fn transaction(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError>;
+}
+
+/// Runs `work` in one transaction and returns what it produced.
+pub fn within<T>(
+    store: &dyn LoyaltyStore,
+    mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+) -> Result<T, LoyaltyError> {
+    let mut produced = None;
+    store.transaction(&mut |uow| {
+        produced = Some(work(uow)?);
+        Ok(())
+    })?;
+    produced.ok_or(LoyaltyError::TransactionProducedNothing)
 }

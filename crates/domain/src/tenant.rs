@@ -1,5 +1,6 @@
 //! Tenants: the businesses that run a loyalty program here.
 
+mod admin;
 mod directory;
 mod host;
 mod id;
@@ -8,6 +9,7 @@ mod resolution;
 mod seeding;
 mod theme;
 
+pub use admin::{NewTenant, TenantChanges, normalize_domain, normalize_subdomain};
 pub use directory::TenantDirectory;
 pub use host::HostCandidates;
 pub use id::{TenantId, TenantIdError};

@@ -1,13 +1,16 @@
 //! The HTTP adapter: actix-web routes over the domain's use cases, request ids and logging,
 //! and one mapping from every error to `application/problem+json`.
 
+mod auth;
 mod blocking;
 mod caching;
+mod idempotency;
 mod json;
 mod problem;
 mod request_context;
 mod routes;
 mod state;
+mod views;
 
 use std::net::TcpListener;
 
@@ -44,7 +47,15 @@ pub fn build_app(
         ));
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(json::config())
+        .app_data(json::payload_config())
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
+        )
         .configure(routes::configure)
         .default_service(web::to(routes::route_not_found))
         .wrap(ErrorHandlers::new().default_handler(problem::replace_bare_error))

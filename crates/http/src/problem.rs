@@ -6,13 +6,15 @@ use std::fmt::Write as _;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
-use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use loyalty_domain::StoreError;
+use loyalty_domain::auth::AuthError;
+use loyalty_domain::page::PageError;
+use loyalty_domain::{LoyaltyError, Resource, StoreError};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use crate::BODY_LIMIT_BYTES;
 use crate::request_context::current_request_id;
@@ -34,9 +36,17 @@ pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(#[source] serde_json::Error),
     #[error("the request body does not have the expected fields: {0}")]
-    InvalidBody(#[source] serde_json::Error),
-    #[error("the request body could not be read")]
-    UnreadableBody(#[source] PayloadError),
+    InvalidBody(#[source] serde_path_to_error::Error<serde_json::Error>),
+    #[error("the query string is invalid: {0}")]
+    InvalidQuery(String),
+    #[error("a list accepts at most one of phone, email and external_id")]
+    AmbiguousLookup,
+    #[error("this request changes loyalty state: send an Idempotency-Key header")]
+    IdempotencyKeyRequired,
+    #[error("the Idempotency-Key header is invalid: {0}")]
+    InvalidIdempotencyKey(#[source] loyalty_domain::idempotency::InvalidIdempotencyKey),
+    #[error(transparent)]
+    Domain(#[from] LoyaltyError),
     /// A status produced outside this crate's handlers (the framework's own 4xx).
     #[error("{}", .0.canonical_reason().unwrap_or("request failed"))]
     Unclassified(StatusCode),
@@ -46,7 +56,105 @@ pub enum ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(Box::new(error))
+        ApiError::Domain(error.into())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        ApiError::Domain(error.into())
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(error: PageError) -> Self {
+        ApiError::InvalidQuery(error.to_string())
+    }
+}
+
+fn not_found_code(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Tenant => "tenant_not_found",
+        Resource::ApiKey => "api_key_not_found",
+        Resource::Customer => "customer_not_found",
+        Resource::LedgerEntry => "ledger_entry_not_found",
+        Resource::Card => "card_not_found",
+    }
+}
+
+fn domain_code(error: &LoyaltyError) -> &'static str {
+    match error {
+        LoyaltyError::Auth(AuthError::Unauthenticated) => "unauthorized",
+        LoyaltyError::Auth(AuthError::Forbidden) => "forbidden",
+        LoyaltyError::Invalid(_) => "validation_failed",
+        LoyaltyError::NotFound(resource) => not_found_code(*resource),
+        LoyaltyError::TenantExists => "tenant_exists",
+        LoyaltyError::DomainTaken { .. } => "domain_taken",
+        LoyaltyError::CustomerExists { .. } => "customer_exists",
+        LoyaltyError::VisitTooSoon { .. } => "visit_too_soon",
+        LoyaltyError::CurrencyMismatch { .. } => "currency_mismatch",
+        LoyaltyError::InsufficientPoints { .. } => "insufficient_points",
+        LoyaltyError::AlreadyReversed { .. } => "already_reversed",
+        LoyaltyError::NotReversible => "not_reversible",
+        LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
+        LoyaltyError::PointsOverflow => "points_overflow",
+        LoyaltyError::Store(error) if error.is_conflict() => "conflict",
+        LoyaltyError::Randomness(_)
+        | LoyaltyError::TransactionProducedNothing
+        | LoyaltyError::Store(_) => "internal_error",
+    }
+}
+
+fn domain_status(error: &LoyaltyError) -> StatusCode {
+    match error {
+        LoyaltyError::Auth(AuthError::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        LoyaltyError::Auth(AuthError::Forbidden) => StatusCode::FORBIDDEN,
+        LoyaltyError::NotFound(_) => StatusCode::NOT_FOUND,
+        LoyaltyError::TenantExists
+        | LoyaltyError::DomainTaken { .. }
+        | LoyaltyError::CustomerExists { .. }
+        | LoyaltyError::AlreadyReversed { .. } => StatusCode::CONFLICT,
+        LoyaltyError::Invalid(_)
+        | LoyaltyError::VisitTooSoon { .. }
+        | LoyaltyError::CurrencyMismatch { .. }
+        | LoyaltyError::InsufficientPoints { .. }
+        | LoyaltyError::NotReversible
+        | LoyaltyError::IdempotencyKeyReused
+        | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
+        LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
+        LoyaltyError::Randomness(_)
+        | LoyaltyError::TransactionProducedNothing
+        | LoyaltyError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Machine-readable facts a client can act on, beside `code`.
+fn domain_extensions(error: &LoyaltyError) -> Map<String, Value> {
+    let value = match error {
+        LoyaltyError::Invalid(errors) => json!({
+            "errors": errors.fields().iter()
+                .map(|e| json!({"field": e.field, "message": e.message}))
+                .collect::<Vec<_>>()
+        }),
+        LoyaltyError::DomainTaken { field } => json!({ "field": field }),
+        LoyaltyError::CustomerExists { field, existing_id } => {
+            json!({ "field": field, "existing_id": existing_id })
+        }
+        LoyaltyError::VisitTooSoon { next_allowed_at } => {
+            json!({ "next_allowed_at": crate::views::timestamp(*next_allowed_at) })
+        }
+        LoyaltyError::CurrencyMismatch { expected } => {
+            json!({ "expected_currency": expected.as_str() })
+        }
+        LoyaltyError::InsufficientPoints { balance, requested } => {
+            json!({ "balance": balance, "requested": requested })
+        }
+        LoyaltyError::AlreadyReversed { reversal_id } => json!({ "reversal_id": reversal_id }),
+        _ => json!({}),
+    };
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
     }
 }
 
@@ -61,7 +169,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
             ApiError::MalformedJson(_) => "malformed_json".into(),
             ApiError::InvalidBody(_) => "invalid_body".into(),
-            ApiError::UnreadableBody(_) => "unreadable_body".into(),
+            ApiError::InvalidQuery(_) => "invalid_query".into(),
+            ApiError::AmbiguousLookup => "invalid_query".into(),
+            ApiError::IdempotencyKeyRequired => "idempotency_key_required".into(),
+            ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key".into(),
+            ApiError::Domain(error) => domain_code(error).into(),
             ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
             ApiError::Unclassified(status) => {
                 snake_case(status.canonical_reason().unwrap_or("error"))
@@ -85,7 +197,12 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::MalformedJson(_) | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::AmbiguousLookup
+            | ApiError::IdempotencyKeyRequired
+            | ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
+            ApiError::Domain(error) => domain_status(error),
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unclassified(status) => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,11 +222,18 @@ impl ResponseError for ApiError {
             detail: self.detail(),
             code,
             request_id: current_request_id(),
+            extensions: match self {
+                ApiError::Domain(error) => domain_extensions(error),
+                _ => Map::new(),
+            },
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, *allow));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(problem)
     }
@@ -124,6 +248,8 @@ struct Problem {
     detail: String,
     code: String,
     request_id: Option<String>,
+    #[serde(flatten)]
+    extensions: Map<String, Value>,
 }
 
 /// Safety net for error responses built outside [`ApiError`] (the framework's own, empty or

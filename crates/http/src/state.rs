@@ -1,12 +1,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use loyalty_domain::Loyalty;
 use loyalty_domain::readiness::ReadinessProbe;
 use loyalty_domain::tenant::{TenantDirectory, TenantId};
 
 /// What handlers need, shared by every worker.
 #[derive(Clone)]
 pub struct HttpState {
+    pub loyalty: Loyalty,
     pub tenants: Arc<dyn TenantDirectory>,
     pub readiness: Arc<dyn ReadinessProbe>,
     /// The tenant public requests fall back to when nothing else names one.

@@ -5,12 +5,18 @@
 //! express a statement portably (`ON CONFLICT`, advisory locks), in small `match` blocks.
 
 mod connection;
+mod customers;
 mod database;
 mod error;
+mod keys;
+mod ledger;
 mod migrations;
+mod programs;
 mod readiness;
+mod rows;
 mod schema;
 mod tenants;
+mod transaction;
 mod url;
 
 pub use connection::{Backend, DbConnection};

@@ -6,6 +6,8 @@ diesel::table! {
         name -> Text,
         vertical -> Text,
         loyalty_type -> Text,
+        country -> Text,
+        currency -> Text,
         primary_domain -> Nullable<Text>,
         subdomain -> Nullable<Text>,
         /// JSON object of feature flags.
@@ -14,5 +16,80 @@ diesel::table! {
         branding -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        role -> Text,
+        label -> Nullable<Text>,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    programs (tenant_id) {
+        tenant_id -> Text,
+        visits_per_reward -> BigInt,
+        points_per_visit -> BigInt,
+        spend_points -> BigInt,
+        spend_per_amount_minor -> BigInt,
+        min_purchase_minor -> BigInt,
+        min_minutes_between_visits -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        card_token -> Text,
+        balance -> BigInt,
+        lifetime_points -> BigInt,
+        visits -> BigInt,
+        last_visit_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        points -> BigInt,
+        balance_after -> BigInt,
+        visit_number -> Nullable<BigInt>,
+        amount_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        reverses_entry_id -> Nullable<Text>,
+        actor_key_id -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, idempotency_key) {
+        tenant_id -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        status_code -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
     }
 }

@@ -1,42 +1,37 @@
-//! The tenant directory on diesel.
+//! Tenants on diesel: the public directory, and the records use cases change.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
+use loyalty_domain::money::{Country, Currency};
+use loyalty_domain::page::PageRequest;
+use loyalty_domain::store::TenantRecords;
 use loyalty_domain::tenant::{
     HostCandidates, LoyaltyType, Tenant, TenantDirectory, TenantId, Vertical,
 };
 
+use crate::rows::{corrupt, naive, parse_text, tenant_id};
 use crate::schema::tenants;
+use crate::transaction::{Tx, store_error};
 use crate::{Database, DbConnection, PersistenceError};
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tenants)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
 struct TenantRow {
     id: String,
     name: String,
     vertical: String,
     loyalty_type: String,
+    country: String,
+    currency: String,
     primary_domain: Option<String>,
     subdomain: Option<String>,
     features: String,
     branding: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown {kind} {value:?}")]
-struct UnknownValue {
-    kind: &'static str,
-    value: String,
-}
-
-fn corrupt(
-    what: &'static str,
-) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> PersistenceError {
-    move |source| PersistenceError::CorruptRow { what, source }
 }
 
 impl TenantRow {
@@ -46,34 +41,34 @@ impl TenantRow {
             name: tenant.name.clone(),
             vertical: tenant.vertical.as_str().to_owned(),
             loyalty_type: tenant.loyalty_type.as_str().to_owned(),
+            country: tenant.country.to_string(),
+            currency: tenant.currency.to_string(),
             primary_domain: tenant.primary_domain.clone(),
             subdomain: tenant.subdomain.clone(),
             features: serde_json::to_string(&tenant.features)
-                .map_err(|e| corrupt("tenant features")(e.into()))?,
+                .map_err(|e| corrupt("tenant features", e))?,
             branding: serde_json::to_string(&tenant.branding)
-                .map_err(|e| corrupt("tenant branding")(e.into()))?,
-            created_at: tenant.created_at.naive_utc(),
-            updated_at: tenant.updated_at.naive_utc(),
+                .map_err(|e| corrupt("tenant branding", e))?,
+            created_at: naive(tenant.created_at),
+            updated_at: naive(tenant.updated_at),
         })
     }
 
     fn into_domain(self) -> Result<Tenant, PersistenceError> {
-        let unknown = |kind, value: &str| {
-            corrupt(kind)(Box::new(UnknownValue {
-                kind,
-                value: value.to_owned(),
-            }))
-        };
         Ok(Tenant {
-            id: TenantId::parse(&self.id).map_err(|e| corrupt("tenant id")(e.into()))?,
-            vertical: Vertical::parse(&self.vertical)
-                .ok_or_else(|| unknown("tenant vertical", &self.vertical))?,
-            loyalty_type: LoyaltyType::parse(&self.loyalty_type)
-                .ok_or_else(|| unknown("tenant loyalty type", &self.loyalty_type))?,
+            id: tenant_id(&self.id)?,
+            vertical: parse_text("tenant vertical", &self.vertical, Vertical::parse)?,
+            loyalty_type: parse_text(
+                "tenant loyalty type",
+                &self.loyalty_type,
+                LoyaltyType::parse,
+            )?,
+            country: Country::parse(&self.country).map_err(|e| corrupt("tenant country", e))?,
+            currency: Currency::parse(&self.currency).map_err(|e| corrupt("tenant currency", e))?,
             features: serde_json::from_str(&self.features)
-                .map_err(|e| corrupt("tenant features")(e.into()))?,
+                .map_err(|e| corrupt("tenant features", e))?,
             branding: serde_json::from_str(&self.branding)
-                .map_err(|e| corrupt("tenant branding")(e.into()))?,
+                .map_err(|e| corrupt("tenant branding", e))?,
             name: self.name,
             primary_domain: self.primary_domain,
             subdomain: self.subdomain,
@@ -83,55 +78,104 @@ impl TenantRow {
     }
 }
 
-impl Database {
-    fn find_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, PersistenceError> {
-        let row = tenants::table
-            .find(id.as_str())
-            .select(TenantRow::as_select())
-            .first(&mut *self.conn()?)
-            .optional()?;
-        row.map(TenantRow::into_domain).transpose()
+fn load(rows: Vec<TenantRow>) -> Result<Vec<Tenant>, StoreError> {
+    rows.into_iter()
+        .map(|row| row.into_domain().map_err(StoreError::from))
+        .collect()
+}
+
+fn find(conn: &mut DbConnection, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+    let row = tenants::table
+        .find(id.as_str())
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(store_error)?;
+    Ok(row.map(TenantRow::into_domain).transpose()?)
+}
+
+impl TenantDirectory for Database {
+    fn find_by_id(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let mut conn = self.conn()?;
+        find(&mut conn, id)
     }
 
-    fn find_tenants_by_host(
-        &self,
-        hosts: &HostCandidates,
-    ) -> Result<Vec<Tenant>, PersistenceError> {
-        tenants::table
+    fn find_by_host(&self, hosts: &HostCandidates) -> Result<Vec<Tenant>, StoreError> {
+        let rows = tenants::table
             .filter(
                 tenants::primary_domain
                     .eq_any(hosts.domains())
                     .or(tenants::subdomain.eq_any(hosts.subdomains())),
             )
             .select(TenantRow::as_select())
-            .load(&mut *self.conn()?)?
-            .into_iter()
-            .map(TenantRow::into_domain)
-            .collect()
+            .load(&mut *self.conn()?)
+            .map_err(store_error)?;
+        load(rows)
     }
 
-    fn insert_tenant_if_absent(&self, tenant: &Tenant) -> Result<bool, PersistenceError> {
+    fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
         let row = TenantRow::from_domain(tenant)?;
         let insert = diesel::insert_into(tenants::table).values(&row);
         // MultiConnection cannot express ON CONFLICT: each backend gets its own statement.
         let inserted = match &mut *self.conn()? {
-            DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
-            DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite)?,
-        };
+            DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg),
+            DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite),
+        }
+        .map_err(store_error)?;
         Ok(inserted == 1)
     }
 }
 
-impl TenantDirectory for Database {
-    fn find_by_id(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        Ok(self.find_tenant(id)?)
+impl TenantRecords for Tx<'_> {
+    fn tenant(&mut self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        find(self.conn, id)
     }
 
-    fn find_by_host(&self, hosts: &HostCandidates) -> Result<Vec<Tenant>, StoreError> {
-        Ok(self.find_tenants_by_host(hosts)?)
+    fn tenant_with_domain(&mut self, domain: &str) -> Result<Option<TenantId>, StoreError> {
+        let id: Option<String> = tenants::table
+            .filter(tenants::primary_domain.eq(domain))
+            .select(tenants::id)
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        Ok(id.map(|id| tenant_id(&id)).transpose()?)
     }
 
-    fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        Ok(self.insert_tenant_if_absent(tenant)?)
+    fn tenant_with_subdomain(&mut self, subdomain: &str) -> Result<Option<TenantId>, StoreError> {
+        let id: Option<String> = tenants::table
+            .filter(tenants::subdomain.eq(subdomain))
+            .select(tenants::id)
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        Ok(id.map(|id| tenant_id(&id)).transpose()?)
+    }
+
+    fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
+        diesel::insert_into(tenants::table)
+            .values(TenantRow::from_domain(tenant)?)
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
+        diesel::update(tenants::table.find(tenant.id.as_str()))
+            .set(TenantRow::from_domain(tenant)?)
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn tenants(&mut self, page: &PageRequest) -> Result<Vec<Tenant>, StoreError> {
+        let mut query = tenants::table
+            .select(TenantRow::as_select())
+            .order(tenants::id.asc())
+            .limit(page.fetch_limit())
+            .into_boxed();
+        if let Some(after) = &page.after {
+            query = query.filter(tenants::id.gt(after.clone()));
+        }
+        load(query.load(self.conn).map_err(store_error)?)
     }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::TenantId;
+use crate::money::{Country, Currency};
 
 /// A business running a loyalty program.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +13,10 @@ pub struct Tenant {
     pub name: String,
     pub vertical: Vertical,
     pub loyalty_type: LoyaltyType,
+    /// Where the business is: phone numbers without a country code are read as this country's.
+    pub country: Country,
+    /// The one currency its purchases are recorded in.
+    pub currency: Currency,
     /// A host name the tenant's front end is served on, e.g. `rewards.acme-wash.com`.
     pub primary_domain: Option<String>,
     /// The first label of a host under the platform's domain, e.g. `acme` in `acme.example.app`.

@@ -119,7 +119,14 @@ mod tests {
     }
 
     fn tenant(id: &str, domain: Option<&str>, subdomain: Option<&str>) -> Tenant {
-        let mut t = default_tenant(&TenantId::parse(id).unwrap(), &FixedClock);
+        let country = crate::money::Country::parse("US").unwrap();
+        let currency = crate::money::Currency::parse("USD").unwrap();
+        let mut t = default_tenant(
+            &TenantId::parse(id).unwrap(),
+            country,
+            currency,
+            &FixedClock,
+        );
         t.primary_domain = domain.map(str::to_owned);
         t.subdomain = subdomain.map(str::to_owned);
         t

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Branding, LoyaltyType, Tenant, TenantDirectory, TenantId, Vertical};
+use crate::money::{Country, Currency};
 use crate::{Clock, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,14 +13,22 @@ pub enum SeedOutcome {
 }
 
 /// The tenant to create when the configured default tenant is missing: named after its id
-/// (`acme-wash` becomes "Acme Wash"), a hybrid program, no domains, no branding.
-pub fn default_tenant(id: &TenantId, clock: &dyn Clock) -> Tenant {
+/// (`acme-wash` becomes "Acme Wash"), a hybrid program, in the given country and currency, with
+/// no domains and no branding.
+pub fn default_tenant(
+    id: &TenantId,
+    country: Country,
+    currency: Currency,
+    clock: &dyn Clock,
+) -> Tenant {
     let now = clock.now();
     Tenant {
         id: id.clone(),
         name: display_name(id),
         vertical: Vertical::Other,
         loyalty_type: LoyaltyType::Hybrid,
+        country,
+        currency,
         primary_domain: None,
         subdomain: None,
         features: BTreeMap::new(),
@@ -34,8 +43,10 @@ pub fn ensure_default_tenant(
     directory: &dyn TenantDirectory,
     clock: &dyn Clock,
     id: &TenantId,
+    country: Country,
+    currency: Currency,
 ) -> Result<SeedOutcome, StoreError> {
-    let inserted = directory.insert_if_absent(&default_tenant(id, clock))?;
+    let inserted = directory.insert_if_absent(&default_tenant(id, country, currency, clock))?;
     Ok(if inserted {
         SeedOutcome::Created
     } else {

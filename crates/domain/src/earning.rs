@@ -1,0 +1,86 @@
+//! Earning rules: what an event at the counter earns. The extension point for new promotions.
+//!
+//! A rule looks at the program, the account and the event, and returns awards. Awards of the
+//! event's own kind (a visit's, a purchase's) are summed into that event's ledger entry, so a
+//! reversal of a purchase undoes everything it earned; a milestone award becomes its own entry.
+//! To add a promotion, implement [`EarningRule`] and register it with
+//! `Loyalty::with_rule`; no adapter changes.
+
+use chrono::{DateTime, Utc};
+
+use crate::customer::Account;
+use crate::ledger::EntryKind;
+use crate::program::Program;
+
+/// Something that happened at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarningEvent {
+    /// The customer's `visit_number`-th visit.
+    Visit {
+        visit_number: i64,
+        at: DateTime<Utc>,
+    },
+    Purchase {
+        amount_minor: i64,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Points (and milestones) a rule grants for an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Award {
+    pub kind: EntryKind,
+    pub points: i64,
+}
+
+pub trait EarningRule: Send + Sync {
+    fn awards(&self, program: &Program, account: &Account, event: &EarningEvent) -> Vec<Award>;
+}
+
+/// Stamps: points per visit, and a milestone each time the visit count reaches a multiple of
+/// `visits_per_reward`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VisitRule;
+
+impl EarningRule for VisitRule {
+    fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
+        let EarningEvent::Visit { visit_number, .. } = *event else {
+            return Vec::new();
+        };
+        let mut awards = vec![Award {
+            kind: EntryKind::Visit,
+            points: program.points_per_visit,
+        }];
+        if program.is_milestone(visit_number) {
+            awards.push(Award {
+                kind: EntryKind::Milestone,
+                points: 0,
+            });
+        }
+        awards
+    }
+}
+
+/// Points for spend, per the program's spend rule and minimum purchase.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpendRule;
+
+impl EarningRule for SpendRule {
+    fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
+        let EarningEvent::Purchase { amount_minor, .. } = *event else {
+            return Vec::new();
+        };
+        vec![Award {
+            kind: EntryKind::Purchase,
+            points: program.spend_points(amount_minor),
+        }]
+    }
+}
+
+/// The rules every tenant starts with.
+pub fn default_rules() -> Vec<std::sync::Arc<dyn EarningRule>> {
+    vec![
+        std::sync::Arc::new(VisitRule),
+        std::sync::Arc::new(SpendRule),
+    ]
+}

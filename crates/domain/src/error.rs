@@ -1,0 +1,70 @@
+//! The domain's error: every way a use case can refuse, plus the store failing underneath.
+
+use chrono::{DateTime, Utc};
+
+use crate::StoreError;
+use crate::auth::AuthError;
+use crate::money::Currency;
+use crate::validation::ValidationErrors;
+
+/// Kinds of record a lookup can miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Tenant,
+    ApiKey,
+    Customer,
+    LedgerEntry,
+    Card,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant",
+            Self::ApiKey => "api key",
+            Self::Customer => "customer",
+            Self::LedgerEntry => "ledger entry",
+            Self::Card => "card",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoyaltyError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// Also for records of another tenant: their existence is not revealed.
+    #[error("no such {}", .0.name())]
+    NotFound(Resource),
+    #[error("a tenant with this id exists")]
+    TenantExists,
+    #[error("another tenant already uses this {field}")]
+    DomainTaken { field: &'static str },
+    #[error("a customer with this {field} exists")]
+    CustomerExists {
+        field: &'static str,
+        existing_id: String,
+    },
+    #[error("the last visit was less than the program's minimum interval ago")]
+    VisitTooSoon { next_allowed_at: DateTime<Utc> },
+    #[error("the purchase is in another currency than the tenant's ({expected})")]
+    CurrencyMismatch { expected: Currency },
+    #[error("the balance ({balance}) cannot cover {requested} points")]
+    InsufficientPoints { balance: i64, requested: i64 },
+    #[error("this entry was already reversed")]
+    AlreadyReversed { reversal_id: String },
+    #[error("only a purchase's earning can be reversed")]
+    NotReversible,
+    #[error("this Idempotency-Key was used with another route or body")]
+    IdempotencyKeyReused,
+    #[error("the result would overflow the points range")]
+    PointsOverflow,
+    #[error("the operating system gave no random bytes")]
+    Randomness(#[source] getrandom::Error),
+    #[error("the store committed without running the use case")]
+    TransactionProducedNothing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

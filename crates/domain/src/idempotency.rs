@@ -1,0 +1,72 @@
+//! Idempotent requests (Invariant 3): a mutating request repeated with the same key (same
+//! tenant, same route, same body) applies once and gets the first response again.
+
+use std::fmt;
+
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an Idempotency-Key is 1 to 255 visible ASCII characters")]
+pub struct InvalidIdempotencyKey;
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidIdempotencyKey> {
+        let ok = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidIdempotencyKey)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The response a request produced, kept to answer its retries. The domain treats it as opaque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Identifies route and body: a retry must match it exactly.
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// A request that carries an idempotency key: the key, its fingerprint, and how to turn the use
+/// case's result into the response to store.
+pub struct Idempotent<'a, T> {
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+    pub render: &'a (dyn Fn(&T) -> (u16, String) + Send + Sync),
+}
+
+impl<T> fmt::Debug for Idempotent<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Idempotent")
+            .field("key", &self.key)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What running an idempotent use case gave.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// It ran now; with the stored response when the request had a key.
+    Fresh(T, Option<StoredResponse>),
+    /// A retry: the first response, as it was.
+    Replayed(StoredResponse),
+}

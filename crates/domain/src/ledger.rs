@@ -1,0 +1,152 @@
+//! The append-only ledger: every change to an account is an entry, and the account's running
+//! totals move in the same step (Invariant 1: balance == sum of the entries' points).
+
+use chrono::{DateTime, Utc};
+
+use crate::LoyaltyError;
+use crate::customer::Customer;
+use crate::tenant::TenantId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Visit,
+    Purchase,
+    Adjustment,
+    Reversal,
+    /// A completed stamp card; the rewards module turns it into a voucher.
+    Milestone,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visit => "visit",
+            Self::Purchase => "purchase",
+            Self::Adjustment => "adjustment",
+            Self::Reversal => "reversal",
+            Self::Milestone => "milestone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Visit,
+            Self::Purchase,
+            Self::Adjustment,
+            Self::Reversal,
+            Self::Milestone,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    pub kind: EntryKind,
+    /// Signed: earnings are positive, spending and reversals negative.
+    pub points: i64,
+    pub balance_after: i64,
+    /// For visits and milestones: which visit of the customer this was.
+    pub visit_number: Option<i64>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+    pub reverses_entry_id: Option<String>,
+    /// The API key that caused the entry.
+    pub actor_key_id: String,
+    pub request_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry to be written, before it has an id and a balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub kind: EntryKind,
+    pub points: i64,
+    pub visit_number: Option<i64>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+    pub reverses_entry_id: Option<String>,
+}
+
+impl Posting {
+    pub fn new(kind: EntryKind, points: i64) -> Self {
+        Self {
+            kind,
+            points,
+            visit_number: None,
+            amount_minor: None,
+            currency: None,
+            reference: None,
+            reason: None,
+            reverses_entry_id: None,
+        }
+    }
+}
+
+/// Who caused a change, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub actor_key_id: String,
+    pub request_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Applies `postings` to the customer's account in order and returns the entries to store, each
+/// with the balance it leaves. Earnings raise lifetime points; a reversal lowers them again.
+pub fn post(
+    customer: &mut Customer,
+    postings: Vec<Posting>,
+    provenance: &Provenance,
+) -> Result<Vec<LedgerEntry>, LoyaltyError> {
+    let account = &mut customer.account;
+    let mut entries = Vec::with_capacity(postings.len());
+    for posting in postings {
+        account.balance = account
+            .balance
+            .checked_add(posting.points)
+            .ok_or(LoyaltyError::PointsOverflow)?;
+        let lifetime_change = match posting.kind {
+            EntryKind::Visit
+            | EntryKind::Purchase
+            | EntryKind::Milestone
+            | EntryKind::Adjustment => posting.points.max(0),
+            EntryKind::Reversal => posting.points.min(0),
+        };
+        account.lifetime_points = account
+            .lifetime_points
+            .checked_add(lifetime_change)
+            .ok_or(LoyaltyError::PointsOverflow)?
+            .max(0);
+        if posting.kind == EntryKind::Visit {
+            account.visits += 1;
+        }
+        entries.push(LedgerEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: customer.tenant_id.clone(),
+            customer_id: customer.id.clone(),
+            kind: posting.kind,
+            points: posting.points,
+            balance_after: account.balance,
+            visit_number: posting.visit_number,
+            amount_minor: posting.amount_minor,
+            currency: posting.currency,
+            reference: posting.reference,
+            reason: posting.reason,
+            reverses_entry_id: posting.reverses_entry_id,
+            actor_key_id: provenance.actor_key_id.clone(),
+            request_id: provenance.request_id.clone(),
+            created_at: provenance.at,
+        });
+    }
+    customer.updated_at = provenance.at;
+    Ok(entries)
+}

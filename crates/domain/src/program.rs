@@ -1,0 +1,207 @@
+//! A tenant's loyalty program: how visits and spend turn into stamps and points.
+
+use crate::validation::ValidationErrors;
+
+/// Points for spend: `floor(amount_minor / per_amount_minor) * points`. With `{1, 1000}` a
+/// purchase of 105.00 (10500 minor units) earns 10 points. Integers only, never floats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendRule {
+    pub points: i64,
+    pub per_amount_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    /// Visits (stamps) for one milestone reward.
+    pub visits_per_reward: i64,
+    pub points_per_visit: i64,
+    pub spend_rule: SpendRule,
+    /// Purchases below this amount earn no points.
+    pub min_purchase_minor: i64,
+    /// Anti-fraud: a second visit inside this window is refused. 0 turns the check off.
+    pub min_minutes_between_visits: i64,
+}
+
+/// Upper bounds that catch typos (an extra zero or three) without limiting real programs.
+pub const MAX_VISITS_PER_REWARD: i64 = 1_000;
+pub const MAX_POINTS_PER_EVENT: i64 = 1_000_000;
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+pub const MAX_MINUTES_BETWEEN_VISITS: i64 = 7 * 24 * 60;
+
+impl Default for Program {
+    /// Ten stamps to a reward, ten points a visit, a point per 100 minor units spent (one per
+    /// euro or dollar), and at most one stamp an hour.
+    fn default() -> Self {
+        Self {
+            visits_per_reward: 10,
+            points_per_visit: 10,
+            spend_rule: SpendRule {
+                points: 1,
+                per_amount_minor: 100,
+            },
+            min_purchase_minor: 0,
+            min_minutes_between_visits: 60,
+        }
+    }
+}
+
+impl Program {
+    /// Checks every field, reporting each one out of range by name.
+    pub fn validate(self) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let mut within = |field: &str, value: i64, min: i64, max: i64| {
+            if !(min..=max).contains(&value) {
+                errors.add(field, format!("must be between {min} and {max}"));
+            }
+        };
+        within(
+            "visits_per_reward",
+            self.visits_per_reward,
+            1,
+            MAX_VISITS_PER_REWARD,
+        );
+        within(
+            "points_per_visit",
+            self.points_per_visit,
+            0,
+            MAX_POINTS_PER_EVENT,
+        );
+        within(
+            "spend_rule.points",
+            self.spend_rule.points,
+            0,
+            MAX_POINTS_PER_EVENT,
+        );
+        within(
+            "spend_rule.per_amount_minor",
+            self.spend_rule.per_amount_minor,
+            1,
+            MAX_AMOUNT_MINOR,
+        );
+        within(
+            "min_purchase_minor",
+            self.min_purchase_minor,
+            0,
+            MAX_AMOUNT_MINOR,
+        );
+        within(
+            "min_minutes_between_visits",
+            self.min_minutes_between_visits,
+            0,
+            MAX_MINUTES_BETWEEN_VISITS,
+        );
+        errors.into_result(self)
+    }
+
+    /// Points a purchase of `amount_minor` earns under the spend rule.
+    pub fn spend_points(&self, amount_minor: i64) -> i64 {
+        if amount_minor < self.min_purchase_minor || amount_minor <= 0 {
+            return 0;
+        }
+        // Both factors are bounded by validation: at most 10^12 * 10^6, well inside i64.
+        (amount_minor / self.spend_rule.per_amount_minor) * self.spend_rule.points
+    }
+
+    /// Whether the `visit_number`-th visit completes a card.
+    pub fn is_milestone(&self, visit_number: i64) -> bool {
+        visit_number > 0 && visit_number % self.visits_per_reward == 0
+    }
+
+    /// Visits still needed, after `visits`, for the next milestone.
+    pub fn visits_to_next_milestone(&self, visits: i64) -> i64 {
+        self.visits_per_reward - visits.rem_euclid(self.visits_per_reward)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn program(points: i64, per: i64, min: i64) -> Program {
+        Program {
+            spend_rule: SpendRule {
+                points,
+                per_amount_minor: per,
+            },
+            min_purchase_minor: min,
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn the_issue_example() {
+        assert_eq!(program(1, 1000, 0).spend_points(10_500), 10);
+    }
+
+    #[test]
+    fn default_program_is_valid() {
+        assert!(Program::default().validate().is_ok());
+    }
+
+    #[test]
+    fn validation_names_every_bad_field() {
+        let bad = Program {
+            visits_per_reward: 0,
+            points_per_visit: -1,
+            spend_rule: SpendRule {
+                points: 1,
+                per_amount_minor: 0,
+            },
+            min_purchase_minor: -5,
+            min_minutes_between_visits: 100_000,
+        };
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "visits_per_reward",
+                "points_per_visit",
+                "spend_rule.per_amount_minor",
+                "min_purchase_minor",
+                "min_minutes_between_visits"
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn spend_points_floor_and_never_exceed_proportion(
+            amount in 0i64..=MAX_AMOUNT_MINOR,
+            points in 0i64..=MAX_POINTS_PER_EVENT,
+            per in 1i64..=1_000_000,
+            min in 0i64..=100_000,
+        ) {
+            let p = program(points, per, min);
+            let earned = p.spend_points(amount);
+            if amount < min || amount == 0 {
+                prop_assert_eq!(earned, 0);
+            } else {
+                // Exactly the floor: k full blocks of `per` earn k * points; the remainder earns nothing.
+                let blocks = amount / per;
+                prop_assert_eq!(earned, blocks * points);
+                prop_assert!(i128::from(earned) * i128::from(per) <= i128::from(amount) * i128::from(points));
+                prop_assert_eq!(p.spend_points(amount + (per - amount % per)), (blocks + 1) * points);
+            }
+        }
+
+        #[test]
+        fn spend_points_grow_with_amount(a in 0i64..1_000_000_000, b in 0i64..1_000_000_000, per in 1i64..10_000) {
+            let p = program(3, per, 0);
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(p.spend_points(low) <= p.spend_points(high));
+        }
+
+        #[test]
+        fn exactly_one_milestone_per_card(visits_per_reward in 1i64..=50, visits in 0i64..=500) {
+            let p = Program { visits_per_reward, ..Program::default() };
+            let milestones = (1..=visits).filter(|n| p.is_milestone(*n)).count() as i64;
+            prop_assert_eq!(milestones, visits / visits_per_reward);
+            let to_next = p.visits_to_next_milestone(visits);
+            prop_assert!((1..=visits_per_reward).contains(&to_next));
+            prop_assert!(p.is_milestone(visits + to_next));
+        }
+    }
+}

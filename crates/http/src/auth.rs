@@ -1,0 +1,42 @@
+//! `Authorization: Bearer <key>` on every `/api/v1` route: the key is checked against the store on
+//! each request, so a revoked key stops working at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use loyalty_domain::auth::{AuthError, Principal};
+
+use crate::blocking::blocking;
+use crate::{ApiError, HttpState};
+
+/// The verified caller of an `/api/v1` request.
+#[derive(Debug, Clone)]
+pub(crate) struct Authenticated(pub Principal);
+
+fn bearer_token(request: &HttpRequest) -> Option<String> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(request);
+        let state = request.app_data::<web::Data<HttpState>>().cloned();
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::from(AuthError::Unauthenticated))?;
+            let state = state
+                .ok_or_else(|| ApiError::Internal("the application state is missing".into()))?;
+            let principal = blocking(move || state.loyalty.authenticate(&token)).await??;
+            Ok(Authenticated(principal))
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! Customers, for staff at the counter.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use loyalty_domain::customer::{Customer, CustomerDetails, CustomerLookup};
+use loyalty_domain::page::{Page, PageRequest};
+use loyalty_domain::service::CustomerChanges;
+use serde::Deserialize;
+
+use super::activity::respond;
+use crate::auth::Authenticated;
+use crate::blocking::blocking;
+use crate::idempotency::{fingerprint, idempotent, optional_key, render_json};
+use crate::json::JsonBody;
+use crate::views::{CustomerView, PageView};
+use crate::{ApiError, HttpState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewCustomerBody {
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+}
+
+/// `null` clears a field; leaving it out keeps it.
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerChangesBody {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    external_id: Option<Option<String>>,
+}
+
+/// A list's `?limit=&after=`, or one exact lookup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerQuery {
+    limit: Option<u32>,
+    after: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+}
+
+fn enrolment_response(customer: &Customer) -> (u16, String) {
+    render_json(201, &CustomerView::from(customer.clone()))
+}
+
+/// Enrols a customer; an `Idempotency-Key` is accepted, so a retried enrolment gets the first
+/// response rather than a conflict with itself.
+pub(crate) async fn enrol(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    request: HttpRequest,
+    body: JsonBody<NewCustomerBody>,
+) -> Result<HttpResponse, ApiError> {
+    let key = optional_key(&request)?;
+    let fingerprint = fingerprint(&request, &body.canonical);
+    let b = body.value;
+    let details = CustomerDetails {
+        name: b.name,
+        phone: b.phone,
+        email: b.email,
+        external_id: b.external_id,
+    };
+    let outcome = blocking(move || {
+        let idempotent = key.map(|key| idempotent(key, fingerprint, &enrolment_response));
+        state.loyalty.enrol(&caller.0, details, idempotent)
+    })
+    .await??;
+    Ok(respond(outcome, enrolment_response))
+}
+
+pub(crate) async fn list(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    query: web::Query<CustomerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::new(query.limit, query.after.as_deref())?;
+    let lookups: Vec<CustomerLookup> = [
+        query.phone.map(CustomerLookup::Phone),
+        query.email.map(CustomerLookup::Email),
+        query.external_id.map(CustomerLookup::ExternalId),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if lookups.len() > 1 {
+        return Err(ApiError::AmbiguousLookup);
+    }
+    let customers = blocking(move || match lookups.into_iter().next() {
+        Some(lookup) => state
+            .loyalty
+            .find_customer(&caller.0, lookup)
+            .map(|found| Page {
+                items: found.into_iter().collect(),
+                next_cursor: None,
+            }),
+        None => state.loyalty.customers(&caller.0, &page),
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
+}
+
+pub(crate) async fn show(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let customer = blocking(move || state.loyalty.customer(&caller.0, &id)).await??;
+    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+}
+
+pub(crate) async fn update(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CustomerChangesBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let b = body.value;
+    let changes = CustomerChanges {
+        name: b.name,
+        phone: b.phone,
+        email: b.email,
+        external_id: b.external_id,
+    };
+    let customer =
+        blocking(move || state.loyalty.update_customer(&caller.0, &id, changes)).await??;
+    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+}

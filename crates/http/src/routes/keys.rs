@@ -1,0 +1,43 @@
+//! A tenant admin's own keys.
+
+use actix_web::{HttpResponse, web};
+
+use super::PageQuery;
+use super::tenants::KeyBody;
+use crate::auth::Authenticated;
+use crate::blocking::blocking;
+use crate::json::JsonBody;
+use crate::views::{IssuedKeyView, KeyView, PageView};
+use crate::{ApiError, HttpState};
+
+pub(crate) async fn issue(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    body: JsonBody<KeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let KeyBody { role, label } = body.value;
+    let issued =
+        blocking(move || state.loyalty.issue_key(&caller.0, role, label.as_deref())).await??;
+    Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
+}
+
+pub(crate) async fn list(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.request()?;
+    let keys = blocking(move || state.loyalty.keys(&caller.0, &page)).await??;
+    Ok(HttpResponse::Ok().json(PageView::of(keys, KeyView::from)))
+}
+
+/// Revokes the key; it stops working at once. Revoking a revoked key succeeds again.
+pub(crate) async fn revoke(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    blocking(move || state.loyalty.revoke_key(&caller.0, &id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,161 @@
+//! Tenants, for the platform admin.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use loyalty_domain::auth::Role;
+use loyalty_domain::tenant::{Branding, LoyaltyType, NewTenant, TenantChanges, TenantId, Vertical};
+use serde::Deserialize;
+
+use super::PageQuery;
+use crate::auth::Authenticated;
+use crate::blocking::blocking;
+use crate::json::JsonBody;
+use crate::views::{IssuedKeyView, PageView, TenantView};
+use crate::{ApiError, HttpState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTenantBody {
+    id: String,
+    name: String,
+    vertical: Vertical,
+    #[serde(default = "default_loyalty_type")]
+    loyalty_type: LoyaltyType,
+    country: String,
+    currency: String,
+    primary_domain: Option<String>,
+    subdomain: Option<String>,
+    #[serde(default)]
+    branding: Branding,
+    #[serde(default)]
+    features: BTreeMap<String, bool>,
+}
+
+fn default_loyalty_type() -> LoyaltyType {
+    LoyaltyType::Hybrid
+}
+
+/// `null` clears a field; leaving it out keeps it.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TenantChangesBody {
+    name: Option<String>,
+    vertical: Option<Vertical>,
+    loyalty_type: Option<LoyaltyType>,
+    country: Option<String>,
+    currency: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    primary_domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    subdomain: Option<Option<String>>,
+    branding: Option<Branding>,
+    features: Option<BTreeMap<String, bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyBody {
+    pub role: Role,
+    pub label: Option<String>,
+}
+
+/// A tenant id from the path; one that cannot be an id names no tenant.
+fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(raw).map_err(|_| {
+        loyalty_domain::LoyaltyError::NotFound(loyalty_domain::Resource::Tenant).into()
+    })
+}
+
+pub(crate) async fn create(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    body: JsonBody<NewTenantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let new = NewTenant {
+        id: b.id,
+        name: b.name,
+        vertical: b.vertical,
+        loyalty_type: b.loyalty_type,
+        country: b.country,
+        currency: b.currency,
+        primary_domain: b.primary_domain,
+        subdomain: b.subdomain,
+        branding: b.branding,
+        features: b.features,
+    };
+    let tenant = blocking(move || state.loyalty.create_tenant(&caller.0, new)).await??;
+    Ok(HttpResponse::Created().json(TenantView::from(tenant)))
+}
+
+pub(crate) async fn list(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.request()?;
+    let tenants = blocking(move || state.loyalty.tenants(&caller.0, &page)).await??;
+    Ok(HttpResponse::Ok().json(PageView::of(tenants, TenantView::from)))
+}
+
+pub(crate) async fn show(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require_platform_admin()?;
+    let id = tenant_id(&path)?;
+    let tenant = blocking(move || state.loyalty.tenant(&caller.0, &id)).await??;
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+pub(crate) async fn update(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<TenantChangesBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require_platform_admin()?;
+    let id = tenant_id(&path)?;
+    let b = body.value;
+    let changes = TenantChanges {
+        name: b.name,
+        vertical: b.vertical,
+        loyalty_type: b.loyalty_type,
+        country: b.country,
+        currency: b.currency,
+        primary_domain: b.primary_domain,
+        subdomain: b.subdomain,
+        branding: b.branding,
+        features: b.features,
+    };
+    let tenant = blocking(move || state.loyalty.update_tenant(&caller.0, &id, changes)).await??;
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+pub(crate) async fn issue_key(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<KeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require_platform_admin()?;
+    let id = tenant_id(&path)?;
+    let KeyBody { role, label } = body.value;
+    let issued = blocking(move || {
+        state
+            .loyalty
+            .issue_tenant_key(&caller.0, &id, role, label.as_deref())
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
+}

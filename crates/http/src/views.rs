@@ -1,0 +1,258 @@
+//! Response bodies: how domain records look on the wire (snake_case, RFC 3339 UTC timestamps,
+//! amounts in minor units).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use loyalty_domain::auth::{ApiKey, IssuedKey, Role};
+use loyalty_domain::customer::Customer;
+use loyalty_domain::ledger::{EntryKind, LedgerEntry};
+use loyalty_domain::page::Page;
+use loyalty_domain::program::Program;
+use loyalty_domain::service::CardView;
+use loyalty_domain::tenant::{Branding, LoyaltyType, Tenant, Vertical};
+use serde::Serialize;
+
+/// RFC 3339 in UTC with a `Z`, to the microsecond.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+#[derive(Serialize)]
+pub(crate) struct PageView<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> PageView<T> {
+    pub fn of<D>(page: Page<D>, view: impl FnMut(D) -> T) -> Self {
+        let page = page.map(view);
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct TenantView {
+    id: String,
+    name: String,
+    vertical: Vertical,
+    loyalty_type: LoyaltyType,
+    country: String,
+    currency: String,
+    primary_domain: Option<String>,
+    subdomain: Option<String>,
+    branding: Branding,
+    features: BTreeMap<String, bool>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Tenant> for TenantView {
+    fn from(t: Tenant) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name,
+            vertical: t.vertical,
+            loyalty_type: t.loyalty_type,
+            country: t.country.to_string(),
+            currency: t.currency.to_string(),
+            primary_domain: t.primary_domain,
+            subdomain: t.subdomain,
+            branding: t.branding,
+            features: t.features,
+            created_at: timestamp(t.created_at),
+            updated_at: timestamp(t.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct KeyView {
+    id: String,
+    tenant_id: Option<String>,
+    role: Role,
+    label: Option<String>,
+    prefix: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<ApiKey> for KeyView {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            tenant_id: k.tenant_id.map(|t| t.to_string()),
+            role: k.role,
+            label: k.label,
+            prefix: k.prefix,
+            created_at: timestamp(k.created_at),
+            revoked_at: k.revoked_at.map(timestamp),
+        }
+    }
+}
+
+/// A new key with its secret: the only response that ever shows it.
+#[derive(Serialize)]
+pub(crate) struct IssuedKeyView {
+    #[serde(flatten)]
+    stored: KeyView,
+    /// The full key, to send as `Authorization: Bearer <key>`.
+    key: String,
+}
+
+impl From<IssuedKey> for IssuedKeyView {
+    fn from(issued: IssuedKey) -> Self {
+        Self {
+            stored: issued.key.into(),
+            key: issued.secret,
+        }
+    }
+}
+
+#[derive(Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpendRuleBody {
+    pub points: i64,
+    pub per_amount_minor: i64,
+}
+
+/// The program, as read and as replaced with PUT (every field required).
+#[derive(Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProgramBody {
+    pub visits_per_reward: i64,
+    pub points_per_visit: i64,
+    pub spend_rule: SpendRuleBody,
+    pub min_purchase_minor: i64,
+    pub min_minutes_between_visits: i64,
+}
+
+impl From<Program> for ProgramBody {
+    fn from(p: Program) -> Self {
+        Self {
+            visits_per_reward: p.visits_per_reward,
+            points_per_visit: p.points_per_visit,
+            spend_rule: SpendRuleBody {
+                points: p.spend_rule.points,
+                per_amount_minor: p.spend_rule.per_amount_minor,
+            },
+            min_purchase_minor: p.min_purchase_minor,
+            min_minutes_between_visits: p.min_minutes_between_visits,
+        }
+    }
+}
+
+impl From<ProgramBody> for Program {
+    fn from(b: ProgramBody) -> Self {
+        Self {
+            visits_per_reward: b.visits_per_reward,
+            points_per_visit: b.points_per_visit,
+            spend_rule: loyalty_domain::program::SpendRule {
+                points: b.spend_rule.points,
+                per_amount_minor: b.spend_rule.per_amount_minor,
+            },
+            min_purchase_minor: b.min_purchase_minor,
+            min_minutes_between_visits: b.min_minutes_between_visits,
+        }
+    }
+}
+
+/// A customer with their account's totals.
+#[derive(Serialize)]
+pub(crate) struct CustomerView {
+    id: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+    balance: i64,
+    lifetime_points: i64,
+    visits: i64,
+    last_visit_at: Option<String>,
+    card_token: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Customer> for CustomerView {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            phone: c.phone,
+            email: c.email,
+            external_id: c.external_id,
+            balance: c.account.balance,
+            lifetime_points: c.account.lifetime_points,
+            visits: c.account.visits,
+            last_visit_at: c.account.last_visit_at.map(timestamp),
+            card_token: c.card_token,
+            created_at: timestamp(c.created_at),
+            updated_at: timestamp(c.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct LedgerEntryView {
+    id: String,
+    customer_id: String,
+    kind: EntryKind,
+    points: i64,
+    balance_after: i64,
+    visit_number: Option<i64>,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    reference: Option<String>,
+    reason: Option<String>,
+    reverses_entry_id: Option<String>,
+    /// The id of the API key that caused the entry.
+    actor: String,
+    request_id: Option<String>,
+    created_at: String,
+}
+
+impl From<LedgerEntry> for LedgerEntryView {
+    fn from(e: LedgerEntry) -> Self {
+        Self {
+            id: e.id,
+            customer_id: e.customer_id,
+            kind: e.kind,
+            points: e.points,
+            balance_after: e.balance_after,
+            visit_number: e.visit_number,
+            amount_minor: e.amount_minor,
+            currency: e.currency,
+            reference: e.reference,
+            reason: e.reason,
+            reverses_entry_id: e.reverses_entry_id,
+            actor: e.actor_key_id,
+            request_id: e.request_id,
+            created_at: timestamp(e.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct CardBody {
+    tenant_name: String,
+    first_name: Option<String>,
+    balance: i64,
+    visits: i64,
+    visits_to_next_milestone: i64,
+}
+
+impl From<CardView> for CardBody {
+    fn from(c: CardView) -> Self {
+        Self {
+            tenant_name: c.tenant_name,
+            first_name: c.first_name,
+            balance: c.balance,
+            visits: c.visits,
+            visits_to_next_milestone: c.visits_to_next_milestone,
+        }
+    }
+}

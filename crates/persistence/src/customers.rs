@@ -1,0 +1,175 @@
+//! Customers and their accounts on diesel.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use loyalty_domain::StoreError;
+use loyalty_domain::customer::{Account, Customer, CustomerLookup};
+use loyalty_domain::page::PageRequest;
+use loyalty_domain::store::CustomerRecords;
+use loyalty_domain::tenant::TenantId;
+
+use crate::rows::{naive, tenant_id};
+use crate::schema::customers;
+use crate::transaction::{Tx, store_error};
+use crate::{DbConnection, PersistenceError};
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = customers)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+struct CustomerRow {
+    tenant_id: String,
+    id: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+    card_token: String,
+    balance: i64,
+    lifetime_points: i64,
+    visits: i64,
+    last_visit_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl CustomerRow {
+    fn from_domain(customer: &Customer) -> Self {
+        Self {
+            tenant_id: customer.tenant_id.to_string(),
+            id: customer.id.clone(),
+            name: customer.name.clone(),
+            phone: customer.phone.clone(),
+            email: customer.email.clone(),
+            external_id: customer.external_id.clone(),
+            card_token: customer.card_token.clone(),
+            balance: customer.account.balance,
+            lifetime_points: customer.account.lifetime_points,
+            visits: customer.account.visits,
+            last_visit_at: customer.account.last_visit_at.map(naive),
+            created_at: naive(customer.created_at),
+            updated_at: naive(customer.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<Customer, PersistenceError> {
+        Ok(Customer {
+            tenant_id: tenant_id(&self.tenant_id)?,
+            id: self.id,
+            name: self.name,
+            phone: self.phone,
+            email: self.email,
+            external_id: self.external_id,
+            card_token: self.card_token,
+            account: Account {
+                balance: self.balance,
+                lifetime_points: self.lifetime_points,
+                visits: self.visits,
+                last_visit_at: self.last_visit_at.map(|at| at.and_utc()),
+            },
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+fn one(row: Option<CustomerRow>) -> Result<Option<Customer>, StoreError> {
+    Ok(row.map(CustomerRow::into_domain).transpose()?)
+}
+
+impl CustomerRecords for Tx<'_> {
+    fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
+        diesel::insert_into(customers::table)
+            .values(CustomerRow::from_domain(customer))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn customer(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Customer>, StoreError> {
+        one(customers::table
+            .find((tenant.as_str(), id))
+            .select(CustomerRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?)
+    }
+
+    fn customer_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let key = customers::table.find((tenant.as_str(), id));
+        // FOR UPDATE is Postgres-only; a SQLite unit of work already holds the write lock.
+        let row = match &mut *self.conn {
+            DbConnection::Postgres(pg) => key
+                .select(CustomerRow::as_select())
+                .for_update()
+                .first(pg)
+                .optional(),
+            DbConnection::Sqlite(sqlite) => key
+                .select(CustomerRow::as_select())
+                .first(sqlite)
+                .optional(),
+        }
+        .map_err(store_error)?;
+        one(row)
+    }
+
+    fn find_customer(
+        &mut self,
+        tenant: &TenantId,
+        lookup: &CustomerLookup,
+    ) -> Result<Option<Customer>, StoreError> {
+        let query = customers::table
+            .filter(customers::tenant_id.eq(tenant.as_str()))
+            .select(CustomerRow::as_select())
+            .into_boxed();
+        let query = match lookup {
+            CustomerLookup::Phone(phone) => query.filter(customers::phone.eq(phone.clone())),
+            CustomerLookup::Email(email) => query.filter(customers::email.eq(email.clone())),
+            CustomerLookup::ExternalId(id) => query.filter(customers::external_id.eq(id.clone())),
+        };
+        one(query.first(self.conn).optional().map_err(store_error)?)
+    }
+
+    fn customers(
+        &mut self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Vec<Customer>, StoreError> {
+        let mut query = customers::table
+            .filter(customers::tenant_id.eq(tenant.as_str()))
+            .select(CustomerRow::as_select())
+            .order(customers::id.desc())
+            .limit(page.fetch_limit())
+            .into_boxed();
+        if let Some(after) = &page.after {
+            query = query.filter(customers::id.lt(after.clone()));
+        }
+        query
+            .load(self.conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| row.into_domain().map_err(StoreError::from))
+            .collect()
+    }
+
+    fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
+        diesel::update(customers::table.find((customer.tenant_id.as_str(), customer.id.as_str())))
+            .set(CustomerRow::from_domain(customer))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn customer_by_card(&mut self, card_token: &str) -> Result<Option<Customer>, StoreError> {
+        one(customers::table
+            .filter(customers::card_token.eq(card_token))
+            .select(CustomerRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?)
+    }
+}

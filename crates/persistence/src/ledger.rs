@@ -1,0 +1,197 @@
+//! Ledger entries and idempotency records on diesel.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use loyalty_domain::StoreError;
+use loyalty_domain::idempotency::{IdempotencyKey, StoredResponse};
+use loyalty_domain::ledger::{EntryKind, LedgerEntry};
+use loyalty_domain::page::PageRequest;
+use loyalty_domain::store::{IdempotencyRecords, LedgerRecords};
+use loyalty_domain::tenant::TenantId;
+
+use crate::PersistenceError;
+use crate::rows::{naive, parse_text, tenant_id};
+use crate::schema::{idempotency_keys, ledger_entries};
+use crate::transaction::{Tx, store_error};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct EntryRow {
+    tenant_id: String,
+    id: String,
+    customer_id: String,
+    kind: String,
+    points: i64,
+    balance_after: i64,
+    visit_number: Option<i64>,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    reference: Option<String>,
+    reason: Option<String>,
+    reverses_entry_id: Option<String>,
+    actor_key_id: String,
+    request_id: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+impl EntryRow {
+    fn from_domain(entry: &LedgerEntry) -> Self {
+        Self {
+            tenant_id: entry.tenant_id.to_string(),
+            id: entry.id.clone(),
+            customer_id: entry.customer_id.clone(),
+            kind: entry.kind.as_str().to_owned(),
+            points: entry.points,
+            balance_after: entry.balance_after,
+            visit_number: entry.visit_number,
+            amount_minor: entry.amount_minor,
+            currency: entry.currency.clone(),
+            reference: entry.reference.clone(),
+            reason: entry.reason.clone(),
+            reverses_entry_id: entry.reverses_entry_id.clone(),
+            actor_key_id: entry.actor_key_id.clone(),
+            request_id: entry.request_id.clone(),
+            created_at: naive(entry.created_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<LedgerEntry, PersistenceError> {
+        Ok(LedgerEntry {
+            tenant_id: tenant_id(&self.tenant_id)?,
+            kind: parse_text("ledger entry kind", &self.kind, EntryKind::parse)?,
+            id: self.id,
+            customer_id: self.customer_id,
+            points: self.points,
+            balance_after: self.balance_after,
+            visit_number: self.visit_number,
+            amount_minor: self.amount_minor,
+            currency: self.currency,
+            reference: self.reference,
+            reason: self.reason,
+            reverses_entry_id: self.reverses_entry_id,
+            actor_key_id: self.actor_key_id,
+            request_id: self.request_id,
+            created_at: self.created_at.and_utc(),
+        })
+    }
+}
+
+fn one(row: Option<EntryRow>) -> Result<Option<LedgerEntry>, StoreError> {
+    Ok(row.map(EntryRow::into_domain).transpose()?)
+}
+
+impl LedgerRecords for Tx<'_> {
+    fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        diesel::insert_into(ledger_entries::table)
+            .values(EntryRow::from_domain(entry))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn entry(&mut self, tenant: &TenantId, id: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        one(ledger_entries::table
+            .find((tenant.as_str(), id))
+            .select(EntryRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?)
+    }
+
+    fn reversal_of(
+        &mut self,
+        tenant: &TenantId,
+        entry_id: &str,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        one(ledger_entries::table
+            .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
+            .filter(ledger_entries::reverses_entry_id.eq(entry_id))
+            .select(EntryRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?)
+    }
+
+    fn entries(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let mut query = ledger_entries::table
+            .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
+            .filter(ledger_entries::customer_id.eq(customer_id))
+            .select(EntryRow::as_select())
+            .order(ledger_entries::id.desc())
+            .limit(page.fetch_limit())
+            .into_boxed();
+        if let Some(after) = &page.after {
+            query = query.filter(ledger_entries::id.lt(after.clone()));
+        }
+        query
+            .load(self.conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| row.into_domain().map_err(StoreError::from))
+            .collect()
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct IdempotencyRow {
+    tenant_id: String,
+    idempotency_key: String,
+    fingerprint: String,
+    status_code: i32,
+    response_body: String,
+    created_at: NaiveDateTime,
+}
+
+impl IdempotencyRecords for Tx<'_> {
+    fn idempotency(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        let row = idempotency_keys::table
+            .find((tenant.as_str(), key.as_str()))
+            .select(IdempotencyRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        row.map(|row| {
+            let status = u16::try_from(row.status_code)
+                .map_err(|e| crate::rows::corrupt("stored response status", e))?;
+            Ok(StoredResponse {
+                fingerprint: row.fingerprint,
+                status,
+                body: row.response_body,
+            })
+        })
+        .transpose()
+    }
+
+    fn save_idempotency(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::insert_into(idempotency_keys::table)
+            .values(IdempotencyRow {
+                tenant_id: tenant.to_string(),
+                idempotency_key: key.to_string(),
+                fingerprint: response.fingerprint.clone(),
+                status_code: i32::from(response.status),
+                response_body: response.body.clone(),
+                created_at: naive(at),
+            })
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

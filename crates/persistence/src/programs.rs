@@ -1,0 +1,82 @@
+//! Programs on diesel.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use loyalty_domain::StoreError;
+use loyalty_domain::program::{Program, SpendRule};
+use loyalty_domain::store::ProgramRecords;
+use loyalty_domain::tenant::TenantId;
+
+use crate::DbConnection;
+use crate::rows::naive;
+use crate::schema::programs;
+use crate::transaction::{Tx, store_error};
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = programs)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct ProgramRow {
+    tenant_id: String,
+    visits_per_reward: i64,
+    points_per_visit: i64,
+    spend_points: i64,
+    spend_per_amount_minor: i64,
+    min_purchase_minor: i64,
+    min_minutes_between_visits: i64,
+    updated_at: NaiveDateTime,
+}
+
+impl ProgramRecords for Tx<'_> {
+    fn program(&mut self, tenant: &TenantId) -> Result<Option<Program>, StoreError> {
+        let row = programs::table
+            .find(tenant.as_str())
+            .select(ProgramRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        Ok(row.map(|row| Program {
+            visits_per_reward: row.visits_per_reward,
+            points_per_visit: row.points_per_visit,
+            spend_rule: SpendRule {
+                points: row.spend_points,
+                per_amount_minor: row.spend_per_amount_minor,
+            },
+            min_purchase_minor: row.min_purchase_minor,
+            min_minutes_between_visits: row.min_minutes_between_visits,
+        }))
+    }
+
+    fn save_program(
+        &mut self,
+        tenant: &TenantId,
+        program: &Program,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = ProgramRow {
+            tenant_id: tenant.to_string(),
+            visits_per_reward: program.visits_per_reward,
+            points_per_visit: program.points_per_visit,
+            spend_points: program.spend_rule.points,
+            spend_per_amount_minor: program.spend_rule.per_amount_minor,
+            min_purchase_minor: program.min_purchase_minor,
+            min_minutes_between_visits: program.min_minutes_between_visits,
+            updated_at: naive(at),
+        };
+        let upsert = diesel::insert_into(programs::table).values(&row);
+        // An upsert is ON CONFLICT, which MultiConnection cannot express: one statement per backend.
+        match &mut *self.conn {
+            DbConnection::Postgres(pg) => upsert
+                .on_conflict(programs::tenant_id)
+                .do_update()
+                .set(&row)
+                .execute(pg),
+            DbConnection::Sqlite(sqlite) => upsert
+                .on_conflict(programs::tenant_id)
+                .do_update()
+                .set(&row)
+                .execute(sqlite),
+        }
+        .map_err(store_error)?;
+        Ok(())
+    }
+}

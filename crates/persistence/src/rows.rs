@@ -1,0 +1,48 @@
+//! Small conversions shared by the record modules.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use loyalty_domain::tenant::TenantId;
+
+use crate::PersistenceError;
+
+pub(crate) fn naive(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+pub(crate) fn corrupt(
+    what: &'static str,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> PersistenceError {
+    PersistenceError::CorruptRow {
+        what,
+        source: source.into(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub(crate) struct UnknownValue {
+    pub(crate) kind: &'static str,
+    pub(crate) value: String,
+}
+
+/// Parses a stored enum's text, or reports the row as corrupt.
+pub(crate) fn parse_text<T>(
+    kind: &'static str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, PersistenceError> {
+    parse(value).ok_or_else(|| {
+        corrupt(
+            kind,
+            UnknownValue {
+                kind,
+                value: value.to_owned(),
+            },
+        )
+    })
+}
+
+pub(crate) fn tenant_id(value: &str) -> Result<TenantId, PersistenceError> {
+    TenantId::parse(value).map_err(|e| corrupt("tenant id", e))
+}

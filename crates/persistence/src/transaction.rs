@@ -1,0 +1,107 @@
+//! The store port's transactions: one connection, one database transaction per unit of work,
+//! retried when it loses a race with a concurrent one.
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
+use loyalty_domain::{LoyaltyError, StoreError};
+
+use crate::{Database, DbConnection, PersistenceError};
+
+/// Attempts per unit of work before a conflict is reported.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// A unit of work on one connection inside an open transaction.
+pub(crate) struct Tx<'c> {
+    pub(crate) conn: &'c mut DbConnection,
+}
+
+/// A diesel error as the domain sees it: a lost race (unique key taken meanwhile, serialization
+/// failure) is a conflict worth retrying; anything else is a failure.
+pub(crate) fn store_error(error: DieselError) -> StoreError {
+    let conflict = matches!(
+        error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+            _
+        )
+    );
+    let error = PersistenceError::Query(error);
+    if conflict {
+        StoreError::conflict(error)
+    } else {
+        StoreError::new(error)
+    }
+}
+
+/// Why a transaction body stopped: the domain said no, or the database failed to begin or end.
+enum Stop {
+    Domain(LoyaltyError),
+    Database(DieselError),
+}
+
+impl From<DieselError> for Stop {
+    fn from(error: DieselError) -> Self {
+        Stop::Database(error)
+    }
+}
+
+impl Stop {
+    fn into_domain(self) -> LoyaltyError {
+        match self {
+            Stop::Domain(error) => error,
+            Stop::Database(error) => store_error(error).into(),
+        }
+    }
+}
+
+/// Runs `body` in a transaction. On SQLite it begins IMMEDIATE: the write lock is taken first,
+/// so two writers queue on busy_timeout instead of one failing when it upgrades from reading.
+fn in_transaction(
+    conn: &mut DbConnection,
+    body: impl FnOnce(&mut DbConnection) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    if matches!(conn, DbConnection::Postgres(_)) {
+        return conn.transaction(body);
+    }
+    if let DbConnection::Sqlite(sqlite) = &mut *conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    }
+    let result = body(&mut *conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return result;
+    };
+    match result {
+        Ok(()) => Ok(AnsiTransactionManager::commit_transaction(sqlite)?),
+        Err(stop) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(stop)
+        }
+    }
+}
+
+impl LoyaltyStore for Database {
+    fn transaction(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError> {
+        let mut conn = self.conn().map_err(StoreError::from)?;
+        let mut attempt = 1;
+        loop {
+            let result = in_transaction(&mut conn, |conn| {
+                work(&mut Tx { conn }).map_err(Stop::Domain)
+            })
+            .map_err(Stop::into_domain);
+            match result {
+                Err(LoyaltyError::Store(error))
+                    if error.is_conflict() && attempt < MAX_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, "transaction lost a race; running it again");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
