@@ -261,3 +261,134 @@ pub async fn json_of(response: reqwest::Response, content_type: &str) -> serde_j
     assert_eq!(actual, content_type, "content type");
     response.json().await.expect("JSON body")
 }
+
+/// A tenant and its keys, made through the API as a platform admin would.
+pub struct Tenant {
+    pub id: String,
+    pub admin: String,
+    pub staff: String,
+}
+
+impl TestApp {
+    /// A platform admin key, issued straight against the database as `loyalty api-key create`
+    /// does.
+    pub fn platform_key(&self) -> String {
+        use std::sync::Arc;
+
+        use loyalty_domain::auth::Principal;
+        use loyalty_domain::{Loyalty, SystemClock};
+        use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
+
+        let url = DatabaseUrl::parse(self.db.url()).unwrap();
+        let database = Database::connect(&url, PoolSettings::default()).unwrap();
+        Loyalty::new(Arc::new(database), Arc::new(SystemClock))
+            .issue_platform_key(&Principal::operator(), Some("tests"))
+            .unwrap()
+            .secret
+    }
+
+    /// Creates tenant `id` (Germany, EUR) and a tenant_admin and a staff key for it.
+    pub async fn tenant(&self, platform: &str, id: &str) -> Tenant {
+        let created = self
+            .send(
+                "POST",
+                "/api/v1/tenants",
+                platform,
+                None,
+                Some(serde_json::json!({
+                    "id": id, "name": format!("Tenant {id}"), "vertical": "car_wash",
+                    "country": "DE", "currency": "EUR"
+                })),
+            )
+            .await;
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        let mut keys = Vec::new();
+        for role in ["tenant_admin", "staff"] {
+            let issued = self
+                .send(
+                    "POST",
+                    &format!("/api/v1/tenants/{id}/api-keys"),
+                    platform,
+                    None,
+                    Some(serde_json::json!({"role": role})),
+                )
+                .await;
+            assert_eq!(issued.status(), 201);
+            let body: serde_json::Value = issued.json().await.unwrap();
+            keys.push(body["key"].as_str().unwrap().to_owned());
+        }
+        Tenant {
+            id: id.to_owned(),
+            admin: keys[0].clone(),
+            staff: keys[1].clone(),
+        }
+    }
+
+    /// Any request with a bearer key, an optional Idempotency-Key and an optional JSON body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        idempotency_key: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), self.url(path))
+            .bearer_auth(key);
+        if let Some(idempotency_key) = idempotency_key {
+            request = request.header("Idempotency-Key", idempotency_key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Sends and returns status and JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        idempotency_key: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let response = self.send(method, path, key, idempotency_key, body).await;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("JSON body: {bytes:?}"))
+        };
+        (status, json)
+    }
+
+    /// Enrols a customer and returns its id.
+    pub async fn enrol(&self, staff: &str, body: serde_json::Value) -> String {
+        let (status, customer) = self
+            .call("POST", "/api/v1/customers", staff, None, Some(body))
+            .await;
+        assert_eq!(status, 201, "{customer}");
+        customer["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sets the tenant's program through the API.
+    pub async fn program(&self, admin: &str, program: serde_json::Value) {
+        let (status, body) = self
+            .call("PUT", "/api/v1/program", admin, None, Some(program))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// A program with no visit interval, for tests that record visits back to back.
+pub fn quick_program(visits_per_reward: i64) -> serde_json::Value {
+    serde_json::json!({
+        "visits_per_reward": visits_per_reward, "points_per_visit": 5,
+        "spend_rule": {"points": 1, "per_amount_minor": 100},
+        "min_purchase_minor": 0, "min_minutes_between_visits": 0
+    })
+}

@@ -1,0 +1,237 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+mod support;
+
+use serde_json::json;
+use support::{TestApp, quick_program};
+
+on_both_backends! {
+    async fn missing_malformed_wrong_and_revoked_keys_get_401(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+
+        let bare = app.client.get(app.url("/api/v1/program")).send().await.unwrap();
+        assert_eq!(bare.status(), 401);
+        assert_eq!(bare.headers()["www-authenticate"], "Bearer");
+        let body: serde_json::Value = bare.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized");
+
+        let (prefix_and_secret, _) = acme.staff.rsplit_once('_').unwrap();
+        let wrong_secret = format!("{prefix_and_secret}_{}", "a".repeat(52));
+        for key in ["nonsense", "lk_", "lk_abc_def", wrong_secret.as_str()] {
+            let (status, body) = app.call("GET", "/api/v1/program", key, None, None).await;
+            assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")), "{key}");
+        }
+        let basic = app.client.get(app.url("/api/v1/program"))
+            .header("Authorization", format!("Basic {}", acme.staff)).send().await.unwrap();
+        assert_eq!(basic.status(), 401);
+
+        // Revoked keys stop at once.
+        assert_eq!(app.call("GET", "/api/v1/program", &acme.staff, None, None).await.0, 200);
+        let (_, keys) = app.call("GET", "/api/v1/api-keys", &acme.admin, None, None).await;
+        let staff_key = keys["items"].as_array().unwrap().iter()
+            .find(|k| k["role"] == "staff").unwrap()["id"].as_str().unwrap().to_owned();
+        let (status, _) = app.call("DELETE", &format!("/api/v1/api-keys/{staff_key}"), &acme.admin, None, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = app.call("GET", "/api/v1/program", &acme.staff, None, None).await;
+        assert_eq!(status, 401);
+        // Revoking again is harmless.
+        let (status, _) = app.call("DELETE", &format!("/api/v1/api-keys/{staff_key}"), &acme.admin, None, None).await;
+        assert_eq!(status, 204);
+    }
+
+    async fn wrong_role_gets_403(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let customer = app.enrol(&acme.staff, json!({"email": "a@example.com"})).await;
+        let tenant_body = json!({"id": "x", "name": "X", "vertical": "cafe", "country": "DE", "currency": "EUR"});
+        let cases = [
+            ("POST", "/api/v1/tenants".to_owned(), acme.admin.clone(), Some(tenant_body.clone())),
+            ("GET", "/api/v1/tenants".to_owned(), acme.staff.clone(), None),
+            ("GET", "/api/v1/tenants/acme".to_owned(), acme.admin.clone(), None),
+            ("PUT", "/api/v1/program".to_owned(), acme.staff.clone(), Some(quick_program(5))),
+            ("GET", "/api/v1/api-keys".to_owned(), acme.staff.clone(), None),
+            ("POST", "/api/v1/api-keys".to_owned(), acme.staff.clone(), Some(json!({"role": "staff"}))),
+            ("GET", "/api/v1/customers".to_owned(), platform.clone(), None),
+            ("GET", "/api/v1/program".to_owned(), platform.clone(), None),
+        ];
+        for (method, path, key, body) in cases {
+            let (status, problem) = app.call(method, &path, &key, None, body).await;
+            assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "{method} {path}");
+        }
+        let (status, problem) = app.call(
+            "POST", &format!("/api/v1/customers/{customer}/adjustments"), &acme.staff, Some("adj-1"),
+            Some(json!({"points": 5, "reason": "goodwill"})),
+        ).await;
+        assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "adjustments are for tenant admins");
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), 0);
+    }
+
+    async fn tenant_admin_manages_its_own_keys(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let (status, issued) = app.call("POST", "/api/v1/api-keys", &acme.admin, None,
+            Some(json!({"role": "staff", "label": "Till 2"}))).await;
+        assert_eq!(status, 201, "{issued}");
+        assert_eq!(issued["role"], "staff");
+        assert_eq!(issued["label"], "Till 2");
+        assert_eq!(issued["tenant_id"], "acme");
+        let key = issued["key"].as_str().unwrap();
+        assert!(key.starts_with(&format!("lk_{}_", issued["prefix"].as_str().unwrap())));
+        assert_eq!(app.call("GET", "/api/v1/program", key, None, None).await.0, 200);
+
+        let (status, problem) = app.call("POST", "/api/v1/api-keys", &acme.admin, None,
+            Some(json!({"role": "platform_admin"}))).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")));
+        let (status, problem) = app.call("POST", "/api/v1/api-keys", &acme.admin, None,
+            Some(json!({"role": "owner"}))).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_body")));
+
+        let (status, list) = app.call("GET", "/api/v1/api-keys?limit=2", &acme.admin, None, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        let next = list["next_cursor"].as_str().unwrap();
+        let (_, rest) = app.call("GET", &format!("/api/v1/api-keys?limit=2&after={next}"), &acme.admin, None, None).await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+        assert!(rest["next_cursor"].is_null());
+        let listed = format!("{list}{rest}");
+        assert!(!listed.contains(key), "a key's secret is shown once, never listed");
+        assert!(!listed.contains("secret_hash"));
+
+        let (status, problem) = app.call("DELETE", "/api/v1/api-keys/no-such-key", &acme.admin, None, None).await;
+        assert_eq!((status, problem["code"].as_str()), (404, Some("api_key_not_found")));
+    }
+}
+
+/// The operator's commands, through the built binary.
+mod cli {
+    use std::process::Command;
+
+    use super::support::{Backend, TestDb};
+
+    fn loyalty(db: &TestDb, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_loyalty"))
+            .args(args)
+            .env("DATABASE_URL", db.url())
+            .env("LOG_FORMAT", "json")
+            .output()
+            .unwrap()
+    }
+
+    fn check(backend: Backend) {
+        let db = TestDb::create(backend);
+        let before = loyalty(&db, &["tenant", "create", "--id", "acme", "--name", "Acme"]);
+        assert!(
+            !before.status.success(),
+            "refuses to work on an unmigrated database"
+        );
+        assert!(String::from_utf8_lossy(&before.stderr).contains("loyalty migrate run"));
+        assert!(loyalty(&db, &["migrate", "run"]).status.success());
+
+        let created = loyalty(
+            &db,
+            &[
+                "tenant",
+                "create",
+                "--id",
+                "acme",
+                "--name",
+                "Acme Wash",
+                "--country",
+                "DE",
+                "--currency",
+                "EUR",
+            ],
+        );
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&created.stdout),
+            "created tenant acme (Acme Wash)\n"
+        );
+        let again = loyalty(&db, &["tenant", "create", "--id", "acme", "--name", "Acme"]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("a tenant with this id exists"));
+
+        let platform = loyalty(&db, &["api-key", "create", "--role", "platform_admin"]);
+        assert!(platform.status.success());
+        let platform_key = String::from_utf8_lossy(&platform.stdout).trim().to_owned();
+        assert!(platform_key.starts_with("lk_"), "{platform_key}");
+        let staff = loyalty(
+            &db,
+            &[
+                "api-key", "create", "--tenant", "acme", "--role", "staff", "--label", "till",
+            ],
+        );
+        assert!(staff.status.success());
+        let staff_key = String::from_utf8_lossy(&staff.stdout).trim().to_owned();
+        assert_eq!(
+            db.scalar("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL"),
+            2
+        );
+
+        for bad in [
+            vec!["api-key", "create", "--role", "staff"],
+            vec![
+                "api-key",
+                "create",
+                "--tenant",
+                "acme",
+                "--role",
+                "platform_admin",
+            ],
+            vec!["api-key", "create", "--tenant", "nobody", "--role", "staff"],
+            vec!["api-key", "create", "--tenant", "acme", "--role", "owner"],
+        ] {
+            let output = loyalty(&db, &bad);
+            assert!(!output.status.success(), "{bad:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .filter(|l| l.starts_with("loyalty: "))
+                    .count(),
+                1
+            );
+        }
+        assert_eq!(
+            db.scalar("SELECT COUNT(*) AS n FROM api_keys"),
+            2,
+            "refused commands issue nothing"
+        );
+
+        let prefix = staff_key
+            .trim_start_matches("lk_")
+            .split('_')
+            .next()
+            .unwrap();
+        let revoked = loyalty(&db, &["api-key", "revoke", prefix]);
+        assert!(revoked.status.success());
+        assert!(String::from_utf8_lossy(&revoked.stdout).starts_with("revoked key "));
+        assert_eq!(
+            db.scalar("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL"),
+            1
+        );
+        assert!(
+            !loyalty(&db, &["api-key", "revoke", "nosuchprefix"])
+                .status
+                .success()
+        );
+    }
+
+    #[test]
+    fn tenant_and_key_commands_sqlite() {
+        check(Backend::Sqlite);
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+    fn tenant_and_key_commands_postgres() {
+        check(Backend::Postgres);
+    }
+}
