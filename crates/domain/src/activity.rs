@@ -186,3 +186,161 @@ pub fn plan_reversal(
     posting.currency = original.currency.clone();
     Ok(vec![posting])
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::customer::Customer;
+    use crate::earning::default_rules;
+    use crate::ledger::{Provenance, post};
+    use crate::program::SpendRule;
+    use crate::tenant::TenantId;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Visit,
+        Purchase(i64),
+        Spend(i64),
+        Grant(i64),
+        Refund(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            Just(Step::Visit),
+            (1i64..=1_000_000).prop_map(Step::Purchase),
+            (1i64..=500).prop_map(Step::Spend),
+            (1i64..=500).prop_map(Step::Grant),
+            (0usize..50).prop_map(Step::Refund),
+        ]
+    }
+
+    fn program() -> impl Strategy<Value = Program> {
+        (1i64..=10, 0i64..=50, 0i64..=10, 1i64..=5_000, 0i64..=2_000).prop_map(
+            |(
+                visits_per_reward,
+                points_per_visit,
+                points,
+                per_amount_minor,
+                min_purchase_minor,
+            )| Program {
+                visits_per_reward,
+                points_per_visit,
+                spend_rule: SpendRule {
+                    points,
+                    per_amount_minor,
+                },
+                min_purchase_minor,
+                min_minutes_between_visits: 0,
+            },
+        )
+    }
+
+    fn customer() -> Customer {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        Customer {
+            id: "c".into(),
+            tenant_id: TenantId::parse("t").unwrap(),
+            name: None,
+            phone: None,
+            email: None,
+            external_id: Some("x".into()),
+            card_token: "token".into(),
+            account: Account::default(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    proptest! {
+        /// Any sequence of counter operations keeps the ledger and the account in step: the
+        /// balance is the sum of the entries, never negative without an explicit allowance,
+        /// one milestone per completed card, and a refund undoes exactly its purchase, once.
+        #[test]
+        fn ledger_and_account_stay_in_step(program in program(), steps in prop::collection::vec(step(), 1..60)) {
+            let rules = default_rules();
+            let currency = Currency::parse("EUR").unwrap();
+            let mut customer = customer();
+            let mut ledger: Vec<LedgerEntry> = Vec::new();
+            let mut reversed: Vec<String> = Vec::new();
+            for (n, step) in steps.into_iter().enumerate() {
+                let now = Utc.timestamp_opt(1_700_000_000 + n as i64 * 3600, 0).unwrap();
+                let account = customer.account;
+                let planned = match step {
+                    Step::Visit => plan_visit(&program, &rules, &account, None, None, now),
+                    Step::Purchase(amount_minor) => plan_purchase(
+                        &program, &rules, &account, &currency,
+                        Purchase { amount_minor, currency: "eur", reference: None }, now,
+                    ),
+                    Step::Spend(points) => plan_adjustment(&account, -points, "spend", false),
+                    Step::Grant(points) => plan_adjustment(&account, points, "grant", false),
+                    Step::Refund(pick) => {
+                        let purchases: Vec<&LedgerEntry> = ledger.iter().filter(|e| e.kind == EntryKind::Purchase).collect();
+                        let Some(original) = purchases.get(pick % purchases.len().max(1)).copied() else { continue };
+                        let existing = ledger.iter().find(|e| e.reverses_entry_id.as_deref() == Some(&original.id));
+                        let planned = plan_reversal(original, existing, "refund");
+                        if existing.is_some() {
+                            let already = matches!(planned, Err(LoyaltyError::AlreadyReversed { .. }));
+                            prop_assert!(already, "a second refund is refused");
+                        } else {
+                            reversed.push(original.id.clone());
+                        }
+                        planned
+                    }
+                };
+                let Ok(postings) = planned else {
+                    if let Err(LoyaltyError::InsufficientPoints { balance, requested }) = planned {
+                        prop_assert!(balance < requested);
+                    }
+                    prop_assert_eq!(customer.account, account, "a refusal changes nothing");
+                    continue;
+                };
+                let provenance = Provenance { actor_key_id: "k".into(), request_id: None, at: now };
+                ledger.extend(post(&mut customer, postings, &provenance).unwrap());
+                let sum: i64 = ledger.iter().map(|e| e.points).sum();
+                prop_assert_eq!(customer.account.balance, sum);
+                prop_assert_eq!(ledger.last().unwrap().balance_after, sum);
+                prop_assert!(customer.account.lifetime_points >= 0);
+            }
+            let visits = ledger.iter().filter(|e| e.kind == EntryKind::Visit).count() as i64;
+            let milestones = ledger.iter().filter(|e| e.kind == EntryKind::Milestone).count() as i64;
+            prop_assert_eq!(customer.account.visits, visits);
+            prop_assert_eq!(milestones, visits / program.visits_per_reward);
+            for id in reversed {
+                let original = ledger.iter().find(|e| e.id == id).unwrap();
+                let refunds: Vec<&LedgerEntry> = ledger.iter().filter(|e| e.reverses_entry_id.as_deref() == Some(id.as_str())).collect();
+                prop_assert_eq!(refunds.len(), 1);
+                prop_assert_eq!(refunds[0].points, -original.points);
+            }
+            // Purchases earn the spend rule's floor, never a fraction.
+            for entry in ledger.iter().filter(|e| e.kind == EntryKind::Purchase) {
+                prop_assert_eq!(entry.points, program.spend_points(entry.amount_minor.unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_anti_fraud_window_refuses_quick_repeat_visits() {
+        let program = Program {
+            min_minutes_between_visits: 30,
+            ..Program::default()
+        };
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let account = Account {
+            last_visit_at: Some(now - Duration::minutes(29)),
+            ..Account::default()
+        };
+        let refused = plan_visit(&program, &default_rules(), &account, None, None, now);
+        assert!(
+            matches!(refused, Err(LoyaltyError::VisitTooSoon { next_allowed_at }) if next_allowed_at == now + Duration::minutes(1))
+        );
+        let account = Account {
+            last_visit_at: Some(now - Duration::minutes(30)),
+            ..account
+        };
+        assert!(plan_visit(&program, &default_rules(), &account, None, None, now).is_ok());
+    }
+}

@@ -84,3 +84,102 @@ pub fn default_rules() -> Vec<std::sync::Arc<dyn EarningRule>> {
         std::sync::Arc::new(SpendRule),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Datelike, TimeZone, Weekday};
+
+    use super::*;
+    use crate::activity::{Purchase, plan_purchase};
+    use crate::money::Currency;
+
+    /// The example from docs/architecture.md: a promotion as a third rule.
+    struct TuesdayDoublePoints;
+
+    impl EarningRule for TuesdayDoublePoints {
+        fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
+            match *event {
+                EarningEvent::Purchase { amount_minor, at } if at.weekday() == Weekday::Tue => {
+                    vec![Award {
+                        kind: EntryKind::Purchase,
+                        points: program.spend_points(amount_minor),
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_third_rule_adds_to_the_purchase_it_rewards() {
+        let mut rules = default_rules();
+        rules.push(std::sync::Arc::new(TuesdayDoublePoints));
+        let program = Program::default();
+        let eur = Currency::parse("EUR").unwrap();
+        let purchase = Purchase {
+            amount_minor: 2500,
+            currency: "EUR",
+            reference: None,
+        };
+        let tuesday = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let wednesday = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let on =
+            |at| plan_purchase(&program, &rules, &Account::default(), &eur, purchase, at).unwrap();
+        assert_eq!(
+            on(tuesday)[0].points,
+            50,
+            "one entry, so a refund takes back both halves"
+        );
+        assert_eq!(on(tuesday).len(), 1);
+        assert_eq!(on(wednesday)[0].points, 25);
+    }
+
+    #[test]
+    fn visit_rule_marks_each_completed_card() {
+        let program = Program {
+            visits_per_reward: 2,
+            points_per_visit: 7,
+            ..Program::default()
+        };
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let awards = |visit_number| {
+            VisitRule.awards(
+                &program,
+                &Account::default(),
+                &EarningEvent::Visit { visit_number, at },
+            )
+        };
+        assert_eq!(
+            awards(1),
+            [Award {
+                kind: EntryKind::Visit,
+                points: 7
+            }]
+        );
+        assert_eq!(
+            awards(2),
+            [
+                Award {
+                    kind: EntryKind::Visit,
+                    points: 7
+                },
+                Award {
+                    kind: EntryKind::Milestone,
+                    points: 0
+                }
+            ]
+        );
+        assert!(
+            SpendRule
+                .awards(
+                    &program,
+                    &Account::default(),
+                    &EarningEvent::Visit {
+                        visit_number: 1,
+                        at
+                    }
+                )
+                .is_empty()
+        );
+    }
+}
