@@ -76,6 +76,7 @@ pub fn plan_visit(
     let (mut visit, extra) = postings_for(EntryKind::Visit, rules, program, account, &event)?;
     visit.visit_number = Some(visit_number);
     visit.reason = note;
+    visit.visited_at = Some(at);
     let milestones = extra.into_iter().map(|mut posting| {
         posting.visit_number = Some(visit_number);
         posting

@@ -75,6 +75,8 @@ pub struct Posting {
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reverses_entry_id: Option<String>,
+    /// For a visit: when it happened, which moves the account's last visit forward.
+    pub visited_at: Option<DateTime<Utc>>,
 }
 
 impl Posting {
@@ -88,6 +90,7 @@ impl Posting {
             reference: None,
             reason: None,
             reverses_entry_id: None,
+            visited_at: None,
         }
     }
 }
@@ -101,7 +104,8 @@ pub struct Provenance {
 }
 
 /// Applies `postings` to the customer's account in order and returns the entries to store, each
-/// with the balance it leaves. Earnings raise lifetime points; a reversal lowers them again.
+/// with the balance it leaves. Earnings raise lifetime points; a reversal lowers them again; a
+/// visit counts and moves the last visit forward (never back, for a visit recorded late).
 pub fn post(
     customer: &mut Customer,
     postings: Vec<Posting>,
@@ -128,6 +132,9 @@ pub fn post(
             .max(0);
         if posting.kind == EntryKind::Visit {
             account.visits += 1;
+        }
+        if let Some(at) = posting.visited_at {
+            account.last_visit_at = Some(account.last_visit_at.map_or(at, |last| last.max(at)));
         }
         entries.push(LedgerEntry {
             id: uuid::Uuid::now_v7().to_string(),

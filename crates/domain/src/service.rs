@@ -20,7 +20,7 @@ use crate::ledger::{EntryKind, LedgerEntry, Posting, Provenance, post};
 use crate::page::{Page, PageRequest};
 use crate::program::Program;
 use crate::secrets::url_token;
-use crate::store::{LoyaltyStore, UnitOfWork, within};
+use crate::store::{LoyaltyStore, UnitOfWork, reading, within};
 use crate::tenant::{NewTenant, Tenant, TenantChanges, TenantId};
 use crate::validation::{ValidationErrors, clean_text};
 use crate::{Clock, LoyaltyError};
@@ -117,6 +117,20 @@ fn tenant_of(uow: &mut dyn UnitOfWork, tenant: &TenantId) -> Result<Tenant, Loya
         .ok_or(LoyaltyError::NotFound(Resource::Tenant))
 }
 
+/// Revokes `key` if it exists and is live; revoking a revoked key changes nothing.
+fn revoke(
+    uow: &mut dyn UnitOfWork,
+    key: Option<ApiKey>,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, LoyaltyError> {
+    let mut key = key.ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
+    if key.revoked_at.is_none() {
+        uow.revoke_key(&key.id, now)?;
+        key.revoked_at = Some(now);
+    }
+    Ok(key)
+}
+
 /// Refuses details that another customer of the tenant already has.
 fn ensure_unique(
     uow: &mut dyn UnitOfWork,
@@ -183,7 +197,7 @@ impl Loyalty {
         key: impl Fn(&T) -> &str,
         fetch: impl FnMut(&mut dyn UnitOfWork) -> Result<Vec<T>, LoyaltyError>,
     ) -> Result<Page<T>, LoyaltyError> {
-        let fetched = within(self.store.as_ref(), fetch)?;
+        let fetched = reading(self.store.as_ref(), fetch)?;
         Ok(Page::from_fetched(fetched, page, key))
     }
 
@@ -192,7 +206,7 @@ impl Loyalty {
     /// The caller behind a presented API key; any failure is the same `Unauthenticated`.
     pub fn authenticate(&self, presented: &str) -> Result<Principal, LoyaltyError> {
         let (prefix, secret) = split_key(presented).ok_or(AuthError::Unauthenticated)?;
-        let key = within(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
+        let key = reading(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
         match key {
             Some(key) if key_accepts(&key, secret) => Ok(Principal::from_key(&key)),
             _ => Err(AuthError::Unauthenticated.into()),
@@ -266,14 +280,8 @@ impl Loyalty {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
         let now = self.now();
         within(self.store.as_ref(), |uow| {
-            let mut key = uow
-                .key(tenant, key_id)?
-                .ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
-            if key.revoked_at.is_none() {
-                uow.revoke_key(&key.id, now)?;
-                key.revoked_at = Some(now);
-            }
-            Ok(key)
+            let key = uow.key(tenant, key_id)?;
+            revoke(uow, key, now)
         })
     }
 
@@ -286,14 +294,8 @@ impl Loyalty {
         caller.require_platform_admin()?;
         let now = self.now();
         within(self.store.as_ref(), |uow| {
-            let mut key = uow
-                .key_by_prefix(prefix)?
-                .ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
-            if key.revoked_at.is_none() {
-                uow.revoke_key(&key.id, now)?;
-                key.revoked_at = Some(now);
-            }
-            Ok(key)
+            let key = uow.key_by_prefix(prefix)?;
+            revoke(uow, key, now)
         })
     }
 
@@ -331,7 +333,7 @@ impl Loyalty {
 
     pub fn tenant(&self, caller: &Principal, id: &TenantId) -> Result<Tenant, LoyaltyError> {
         caller.require_platform_admin()?;
-        within(self.store.as_ref(), |uow| tenant_of(uow, id))
+        reading(self.store.as_ref(), |uow| tenant_of(uow, id))
     }
 
     pub fn update_tenant(
@@ -354,7 +356,7 @@ impl Loyalty {
 
     pub fn program(&self, caller: &Principal) -> Result<Program, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        within(self.store.as_ref(), |uow| program_of(uow, tenant))
+        reading(self.store.as_ref(), |uow| program_of(uow, tenant))
     }
 
     pub fn replace_program(
@@ -432,7 +434,7 @@ impl Loyalty {
         lookup: CustomerLookup,
     ) -> Result<Option<Customer>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        within(self.store.as_ref(), |uow| {
+        reading(self.store.as_ref(), |uow| {
             let normalized = match &lookup {
                 CustomerLookup::Phone(raw) => {
                     let country = tenant_of(uow, tenant)?.country;
@@ -455,7 +457,7 @@ impl Loyalty {
 
     pub fn customer(&self, caller: &Principal, id: &str) -> Result<Customer, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        within(self.store.as_ref(), |uow| {
+        reading(self.store.as_ref(), |uow| {
             uow.customer(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Customer))
         })
@@ -573,27 +575,17 @@ impl Loyalty {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
         self.idempotently(tenant, idempotent, |uow| {
-            let mut posted =
-                self.post_to(uow, caller, tenant, customer_id, &mut |uow, customer| {
-                    let program = program_of(uow, tenant)?;
-                    plan_visit(
-                        &program,
-                        &self.rules,
-                        &customer.account,
-                        occurred_at,
-                        note,
-                        now,
-                    )
-                })?;
-            let at = occurred_at.unwrap_or(now);
-            let last = posted
-                .customer
-                .account
-                .last_visit_at
-                .map_or(at, |last| last.max(at));
-            posted.customer.account.last_visit_at = Some(last);
-            uow.update_customer(&posted.customer)?;
-            Ok(posted)
+            self.post_to(uow, caller, tenant, customer_id, &mut |uow, customer| {
+                let program = program_of(uow, tenant)?;
+                plan_visit(
+                    &program,
+                    &self.rules,
+                    &customer.account,
+                    occurred_at,
+                    note,
+                    now,
+                )
+            })
         })
     }
 
@@ -682,7 +674,7 @@ impl Loyalty {
 
     /// The customer's own view, by the unguessable token on their card.
     pub fn card(&self, card_token: &str) -> Result<CardView, LoyaltyError> {
-        within(self.store.as_ref(), |uow| {
+        reading(self.store.as_ref(), |uow| {
             let customer = uow
                 .customer_by_card(card_token)?
                 .ok_or(LoyaltyError::NotFound(Resource::Card))?;

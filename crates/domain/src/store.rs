@@ -159,10 +159,30 @@ impl<T> UnitOfWork for T where
 
 /// Port: runs work atomically. On `Err` nothing the work wrote remains.
 pub trait LoyaltyStore: Send + Sync {
+    /// A unit of work that writes.
     fn transaction(
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError>;
+
+    /// A unit of work that only reads: it sees one consistent state and may run beside writers.
+    fn read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError>;
+}
+
+/// Runs read-only `work` in one transaction and returns what it produced.
+pub fn reading<T>(
+    store: &dyn LoyaltyStore,
+    mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+) -> Result<T, LoyaltyError> {
+    let mut produced = None;
+    store.read(&mut |uow| {
+        produced = Some(work(uow)?);
+        Ok(())
+    })?;
+    produced.ok_or(LoyaltyError::TransactionProducedNothing)
 }
 
 /// Runs `work` in one transaction and returns what it produced.

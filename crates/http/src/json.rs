@@ -67,6 +67,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// For PATCH bodies: a field sent as `null` becomes `Some(None)` (clear it), a field left out
+/// stays `None` (keep it). Use with `#[serde(default, deserialize_with = "present")]`.
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// JSON text with every object's keys in order, whatever map type serde_json was built with.
 fn canonical_text(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {

@@ -8,7 +8,7 @@ use loyalty_domain::page::PageRequest;
 use loyalty_domain::store::CustomerRecords;
 use loyalty_domain::tenant::TenantId;
 
-use crate::rows::{naive, tenant_id};
+use crate::rows::{convert_all, convert_one, naive, tenant_id};
 use crate::schema::customers;
 use crate::transaction::{Tx, store_error};
 use crate::{DbConnection, PersistenceError};
@@ -73,10 +73,6 @@ impl CustomerRow {
     }
 }
 
-fn one(row: Option<CustomerRow>) -> Result<Option<Customer>, StoreError> {
-    Ok(row.map(CustomerRow::into_domain).transpose()?)
-}
-
 impl CustomerRecords for Tx<'_> {
     fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
         diesel::insert_into(customers::table)
@@ -87,12 +83,15 @@ impl CustomerRecords for Tx<'_> {
     }
 
     fn customer(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Customer>, StoreError> {
-        one(customers::table
-            .find((tenant.as_str(), id))
-            .select(CustomerRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            customers::table
+                .find((tenant.as_str(), id))
+                .select(CustomerRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            CustomerRow::into_domain,
+        )
     }
 
     fn customer_for_update(
@@ -114,7 +113,7 @@ impl CustomerRecords for Tx<'_> {
                 .optional(),
         }
         .map_err(store_error)?;
-        one(row)
+        convert_one(row, CustomerRow::into_domain)
     }
 
     fn find_customer(
@@ -131,7 +130,10 @@ impl CustomerRecords for Tx<'_> {
             CustomerLookup::Email(email) => query.filter(customers::email.eq(email.clone())),
             CustomerLookup::ExternalId(id) => query.filter(customers::external_id.eq(id.clone())),
         };
-        one(query.first(self.conn).optional().map_err(store_error)?)
+        convert_one(
+            query.first(self.conn).optional().map_err(store_error)?,
+            CustomerRow::into_domain,
+        )
     }
 
     fn customers(
@@ -148,12 +150,10 @@ impl CustomerRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(customers::id.lt(after.clone()));
         }
-        query
-            .load(self.conn)
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| row.into_domain().map_err(StoreError::from))
-            .collect()
+        convert_all(
+            query.load(self.conn).map_err(store_error)?,
+            CustomerRow::into_domain,
+        )
     }
 
     fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
@@ -165,11 +165,14 @@ impl CustomerRecords for Tx<'_> {
     }
 
     fn customer_by_card(&mut self, card_token: &str) -> Result<Option<Customer>, StoreError> {
-        one(customers::table
-            .filter(customers::card_token.eq(card_token))
-            .select(CustomerRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            customers::table
+                .filter(customers::card_token.eq(card_token))
+                .select(CustomerRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            CustomerRow::into_domain,
+        )
     }
 }

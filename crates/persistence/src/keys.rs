@@ -9,7 +9,7 @@ use loyalty_domain::store::KeyRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{naive, parse_text, tenant_id};
+use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id};
 use crate::schema::api_keys;
 use crate::transaction::{Tx, store_error};
 
@@ -55,10 +55,6 @@ impl KeyRow {
     }
 }
 
-fn one(row: Option<KeyRow>) -> Result<Option<ApiKey>, StoreError> {
-    Ok(row.map(KeyRow::into_domain).transpose()?)
-}
-
 impl KeyRecords for Tx<'_> {
     fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
         diesel::insert_into(api_keys::table)
@@ -69,22 +65,28 @@ impl KeyRecords for Tx<'_> {
     }
 
     fn key_by_prefix(&mut self, prefix: &str) -> Result<Option<ApiKey>, StoreError> {
-        one(api_keys::table
-            .filter(api_keys::prefix.eq(prefix))
-            .select(KeyRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            api_keys::table
+                .filter(api_keys::prefix.eq(prefix))
+                .select(KeyRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            KeyRow::into_domain,
+        )
     }
 
     fn key(&mut self, tenant: &TenantId, id: &str) -> Result<Option<ApiKey>, StoreError> {
-        one(api_keys::table
-            .filter(api_keys::tenant_id.eq(tenant.as_str()))
-            .filter(api_keys::id.eq(id))
-            .select(KeyRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            api_keys::table
+                .filter(api_keys::tenant_id.eq(tenant.as_str()))
+                .filter(api_keys::id.eq(id))
+                .select(KeyRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            KeyRow::into_domain,
+        )
     }
 
     fn keys(&mut self, tenant: &TenantId, page: &PageRequest) -> Result<Vec<ApiKey>, StoreError> {
@@ -97,12 +99,10 @@ impl KeyRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(api_keys::id.gt(after.clone()));
         }
-        query
-            .load(self.conn)
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| row.into_domain().map_err(StoreError::from))
-            .collect()
+        convert_all(
+            query.load(self.conn).map_err(store_error)?,
+            KeyRow::into_domain,
+        )
     }
 
     fn revoke_key(&mut self, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use loyalty_domain::store::{IdempotencyRecords, LedgerRecords};
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{naive, parse_text, tenant_id};
+use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
 use crate::schema::{idempotency_keys, ledger_entries};
 use crate::transaction::{Tx, store_error};
 
@@ -77,10 +77,6 @@ impl EntryRow {
     }
 }
 
-fn one(row: Option<EntryRow>) -> Result<Option<LedgerEntry>, StoreError> {
-    Ok(row.map(EntryRow::into_domain).transpose()?)
-}
-
 impl LedgerRecords for Tx<'_> {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         diesel::insert_into(ledger_entries::table)
@@ -91,12 +87,15 @@ impl LedgerRecords for Tx<'_> {
     }
 
     fn entry(&mut self, tenant: &TenantId, id: &str) -> Result<Option<LedgerEntry>, StoreError> {
-        one(ledger_entries::table
-            .find((tenant.as_str(), id))
-            .select(EntryRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            ledger_entries::table
+                .find((tenant.as_str(), id))
+                .select(EntryRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            EntryRow::into_domain,
+        )
     }
 
     fn reversal_of(
@@ -104,13 +103,16 @@ impl LedgerRecords for Tx<'_> {
         tenant: &TenantId,
         entry_id: &str,
     ) -> Result<Option<LedgerEntry>, StoreError> {
-        one(ledger_entries::table
-            .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
-            .filter(ledger_entries::reverses_entry_id.eq(entry_id))
-            .select(EntryRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?)
+        convert_one(
+            ledger_entries::table
+                .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
+                .filter(ledger_entries::reverses_entry_id.eq(entry_id))
+                .select(EntryRow::as_select())
+                .first(self.conn)
+                .optional()
+                .map_err(store_error)?,
+            EntryRow::into_domain,
+        )
     }
 
     fn entries(
@@ -129,12 +131,10 @@ impl LedgerRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(ledger_entries::id.lt(after.clone()));
         }
-        query
-            .load(self.conn)
-            .map_err(store_error)?
-            .into_iter()
-            .map(|row| row.into_domain().map_err(StoreError::from))
-            .collect()
+        convert_all(
+            query.load(self.conn).map_err(store_error)?,
+            EntryRow::into_domain,
+        )
     }
 }
 
@@ -162,16 +162,15 @@ impl IdempotencyRecords for Tx<'_> {
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        row.map(|row| {
-            let status = u16::try_from(row.status_code)
-                .map_err(|e| crate::rows::corrupt("stored response status", e))?;
+        convert_one(row, |row| {
+            let status =
+                u16::try_from(row.status_code).map_err(|e| corrupt("stored response status", e))?;
             Ok(StoredResponse {
                 fingerprint: row.fingerprint,
                 status,
                 body: row.response_body,
             })
         })
-        .transpose()
     }
 
     fn save_idempotency(

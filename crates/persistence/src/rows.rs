@@ -1,6 +1,7 @@
 //! Small conversions shared by the record modules.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use loyalty_domain::StoreError;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
@@ -45,4 +46,22 @@ pub(crate) fn parse_text<T>(
 
 pub(crate) fn tenant_id(value: &str) -> Result<TenantId, PersistenceError> {
     TenantId::parse(value).map_err(|e| corrupt("tenant id", e))
+}
+
+/// Converts a row that may not exist into its domain record.
+pub(crate) fn convert_one<R, T>(
+    row: Option<R>,
+    convert: fn(R) -> Result<T, PersistenceError>,
+) -> Result<Option<T>, StoreError> {
+    Ok(row.map(convert).transpose()?)
+}
+
+/// Converts loaded rows into domain records, failing on the first corrupt one.
+pub(crate) fn convert_all<R, T>(
+    rows: Vec<R>,
+    convert: fn(R) -> Result<T, PersistenceError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.into_iter()
+        .map(|row| convert(row).map_err(StoreError::from))
+        .collect()
 }

@@ -10,7 +10,7 @@ use loyalty_domain::tenant::{
     HostCandidates, LoyaltyType, Tenant, TenantDirectory, TenantId, Vertical,
 };
 
-use crate::rows::{corrupt, naive, parse_text, tenant_id};
+use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
 use crate::schema::tenants;
 use crate::transaction::{Tx, store_error};
 use crate::{Database, DbConnection, PersistenceError};
@@ -78,12 +78,6 @@ impl TenantRow {
     }
 }
 
-fn load(rows: Vec<TenantRow>) -> Result<Vec<Tenant>, StoreError> {
-    rows.into_iter()
-        .map(|row| row.into_domain().map_err(StoreError::from))
-        .collect()
-}
-
 fn find(conn: &mut DbConnection, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
     let row = tenants::table
         .find(id.as_str())
@@ -91,7 +85,7 @@ fn find(conn: &mut DbConnection, id: &TenantId) -> Result<Option<Tenant>, StoreE
         .first(conn)
         .optional()
         .map_err(store_error)?;
-    Ok(row.map(TenantRow::into_domain).transpose()?)
+    convert_one(row, TenantRow::into_domain)
 }
 
 impl TenantDirectory for Database {
@@ -110,7 +104,7 @@ impl TenantDirectory for Database {
             .select(TenantRow::as_select())
             .load(&mut *self.conn()?)
             .map_err(store_error)?;
-        load(rows)
+        convert_all(rows, TenantRow::into_domain)
     }
 
     fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
@@ -176,6 +170,9 @@ impl TenantRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(tenants::id.gt(after.clone()));
         }
-        load(query.load(self.conn).map_err(store_error)?)
+        convert_all(
+            query.load(self.conn).map_err(store_error)?,
+            TenantRow::into_domain,
+        )
     }
 }

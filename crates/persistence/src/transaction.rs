@@ -56,13 +56,15 @@ impl Stop {
     }
 }
 
-/// Runs `body` in a transaction. On SQLite it begins IMMEDIATE: the write lock is taken first,
-/// so two writers queue on busy_timeout instead of one failing when it upgrades from reading.
+/// Runs `body` in a transaction. A writing one on SQLite begins IMMEDIATE: the write lock is
+/// taken first, so two writers queue on busy_timeout instead of one failing when it upgrades
+/// from reading. Reads, and Postgres, begin plainly.
 fn in_transaction(
     conn: &mut DbConnection,
+    writes: bool,
     body: impl FnOnce(&mut DbConnection) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    if matches!(conn, DbConnection::Postgres(_)) {
+    if !writes || matches!(conn, DbConnection::Postgres(_)) {
         return conn.transaction(body);
     }
     if let DbConnection::Sqlite(sqlite) = &mut *conn {
@@ -81,15 +83,16 @@ fn in_transaction(
     }
 }
 
-impl LoyaltyStore for Database {
-    fn transaction(
+impl Database {
+    fn unit_of_work(
         &self,
+        writes: bool,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError> {
         let mut conn = self.conn().map_err(StoreError::from)?;
         let mut attempt = 1;
         loop {
-            let result = in_transaction(&mut conn, |conn| {
+            let result = in_transaction(&mut conn, writes, |conn| {
                 work(&mut Tx { conn }).map_err(Stop::Domain)
             })
             .map_err(Stop::into_domain);
@@ -103,5 +106,21 @@ impl LoyaltyStore for Database {
                 other => return other,
             }
         }
+    }
+}
+
+impl LoyaltyStore for Database {
+    fn transaction(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError> {
+        self.unit_of_work(true, work)
+    }
+
+    fn read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError> {
+        self.unit_of_work(false, work)
     }
 }

@@ -10,7 +10,7 @@ use super::activity::respond;
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
 use crate::idempotency::{fingerprint, idempotent, optional_key, render_json};
-use crate::json::JsonBody;
+use crate::json::{JsonBody, present};
 use crate::views::{CustomerView, PageView};
 use crate::{ApiError, HttpState};
 
@@ -21,14 +21,6 @@ pub(crate) struct NewCustomerBody {
     phone: Option<String>,
     email: Option<String>,
     external_id: Option<String>,
-}
-
-/// `null` clears a field; leaving it out keeps it.
-fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize)]

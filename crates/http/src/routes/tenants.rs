@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use loyalty_domain::auth::Role;
 use loyalty_domain::tenant::{Branding, LoyaltyType, NewTenant, TenantChanges, TenantId, Vertical};
+use loyalty_domain::{LoyaltyError, Resource};
 use serde::Deserialize;
 
 use super::PageQuery;
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
-use crate::json::JsonBody;
+use crate::json::{JsonBody, present};
 use crate::views::{IssuedKeyView, PageView, TenantView};
 use crate::{ApiError, HttpState};
 
@@ -36,15 +37,6 @@ fn default_loyalty_type() -> LoyaltyType {
     LoyaltyType::Hybrid
 }
 
-/// `null` clears a field; leaving it out keeps it.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TenantChangesBody {
@@ -68,11 +60,11 @@ pub(crate) struct KeyBody {
     pub label: Option<String>,
 }
 
-/// A tenant id from the path; one that cannot be an id names no tenant.
-fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(raw).map_err(|_| {
-        loyalty_domain::LoyaltyError::NotFound(loyalty_domain::Resource::Tenant).into()
-    })
+/// The tenant a platform admin's path names. Other roles are refused before the id is looked
+/// at; an id that cannot be one names no tenant.
+fn tenant_in_path(caller: &Authenticated, raw: &str) -> Result<TenantId, ApiError> {
+    caller.0.require_platform_admin()?;
+    TenantId::parse(raw).map_err(|_| LoyaltyError::NotFound(Resource::Tenant).into())
 }
 
 pub(crate) async fn create(
@@ -112,8 +104,7 @@ pub(crate) async fn show(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require_platform_admin()?;
-    let id = tenant_id(&path)?;
+    let id = tenant_in_path(&caller, &path)?;
     let tenant = blocking(move || state.loyalty.tenant(&caller.0, &id)).await??;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
@@ -124,8 +115,7 @@ pub(crate) async fn update(
     path: web::Path<String>,
     body: JsonBody<TenantChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require_platform_admin()?;
-    let id = tenant_id(&path)?;
+    let id = tenant_in_path(&caller, &path)?;
     let b = body.value;
     let changes = TenantChanges {
         name: b.name,
@@ -148,8 +138,7 @@ pub(crate) async fn issue_key(
     path: web::Path<String>,
     body: JsonBody<KeyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require_platform_admin()?;
-    let id = tenant_id(&path)?;
+    let id = tenant_in_path(&caller, &path)?;
     let KeyBody { role, label } = body.value;
     let issued = blocking(move || {
         state
