@@ -18,6 +18,8 @@ async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
             .args(&args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // Under coverage, the child's profile must land with the others.
+            .envs(std::env::var("LLVM_PROFILE_FILE").map(|file| ("LLVM_PROFILE_FILE", file)))
             .envs(vars)
             .output()
             .expect("run the loyalty binary")
