@@ -1,13 +1,14 @@
 # Task runner for the few commands beyond the README's two. `make help` lists them.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run test test-pg lint fmt ci
+.PHONY: help run test test-pg lint coverage fmt ci
 
 help:
 	@echo "run      serve on the embedded SQLite default (loyalty.db)"
 	@echo "test     the test suite on SQLite (no database server needed)"
 	@echo "test-pg  the test suite on SQLite and PostgreSQL (LOYALTY_TEST_POSTGRES_URL, default $(PG_URL))"
 	@echo "lint     rustfmt check and clippy with warnings as errors"
+	@echo "coverage line coverage of the whole suite (needs cargo-llvm-cov), failing under 78%"
 	@echo "fmt      format the code"
 	@echo "ci       what CI runs (.ci/run)"
 
@@ -23,6 +24,9 @@ test-pg:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+coverage:
+	LOYALTY_TEST_POSTGRES_URL=$${LOYALTY_TEST_POSTGRES_URL:-$(PG_URL)} cargo llvm-cov --workspace --fail-under-lines 78 -- --include-ignored
 
 fmt:
 	cargo fmt --all
