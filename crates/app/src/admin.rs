@@ -9,7 +9,8 @@ use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{Loyalty, LoyaltyError, SystemClock};
 use loyalty_persistence::{Database, PersistenceError};
 
-use crate::cli::{ApiKeyCommand, TenantCommand};
+use crate::cli::{ApiKeyCommand, JobsCommand, TenantCommand};
+use crate::startup::EXPIRY_SWEEP_LOCK;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -19,6 +20,8 @@ pub enum AdminError {
     Pending(usize),
     #[error("refused")]
     Refused(#[source] LoyaltyError),
+    #[error("cannot take the job's lock")]
+    Lock(#[source] PersistenceError),
 }
 
 impl From<LoyaltyError> for AdminError {
@@ -32,7 +35,7 @@ fn invalid(field: &str, message: &str) -> AdminError {
 }
 
 /// The use cases over `database`, once its schema is current.
-fn service(database: Database) -> Result<Loyalty, AdminError> {
+fn service(database: &Database) -> Result<Loyalty, AdminError> {
     let pending = database
         .migration_status()
         .map_err(AdminError::Status)?
@@ -42,11 +45,14 @@ fn service(database: Database) -> Result<Loyalty, AdminError> {
     if pending > 0 {
         return Err(AdminError::Pending(pending));
     }
-    Ok(Loyalty::new(Arc::new(database), Arc::new(SystemClock)))
+    Ok(Loyalty::new(
+        Arc::new(database.clone()),
+        Arc::new(SystemClock),
+    ))
 }
 
 pub fn tenant(database: Database, command: TenantCommand) -> Result<(), AdminError> {
-    let loyalty = service(database)?;
+    let loyalty = service(&database)?;
     let TenantCommand::Create {
         id,
         name,
@@ -77,7 +83,7 @@ pub fn tenant(database: Database, command: TenantCommand) -> Result<(), AdminErr
 }
 
 pub fn api_key(database: Database, command: ApiKeyCommand) -> Result<(), AdminError> {
-    let loyalty = service(database)?;
+    let loyalty = service(&database)?;
     let operator = Principal::operator();
     match command {
         ApiKeyCommand::Create {
@@ -120,6 +126,25 @@ pub fn api_key(database: Database, command: ApiKeyCommand) -> Result<(), AdminEr
                 key.prefix
             );
         }
+    }
+    Ok(())
+}
+
+pub fn jobs(database: Database, command: JobsCommand) -> Result<(), AdminError> {
+    let loyalty = service(&database)?;
+    let JobsCommand::RunExpiry = command;
+    match database
+        .exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())
+        .map_err(AdminError::Lock)?
+    {
+        Some(report) => {
+            let report = report?;
+            println!(
+                "expired {} voucher(s); refunded {} point(s)",
+                report.expired, report.refunded_points
+            );
+        }
+        None => println!("another process is expiring vouchers right now; nothing done"),
     }
     Ok(())
 }

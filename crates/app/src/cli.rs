@@ -31,6 +31,9 @@ pub enum Command {
     /// Manage tenants straight against the database (the operator acts as platform admin).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Run a background job once, now.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Issue or revoke API keys straight against the database.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -88,6 +91,13 @@ pub enum ApiKeyCommand {
     /// Revoke the key with this prefix (the part after `lk_`, before the next `_`); it stops
     /// working at once.
     Revoke { prefix: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Expire every voucher past its expiry and refund points where the program says so (the
+    /// server also does this on an interval). Safe to run at any time, and twice.
+    RunExpiry,
 }
 
 #[derive(Debug, Subcommand)]

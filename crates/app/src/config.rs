@@ -1,17 +1,19 @@
 //! Configuration: built-in defaults, then an optional TOML file, then the environment.
 //!
 //! Canonical variables only: DATABASE_URL, DEFAULT_TENANT, ENVIRONMENT, CSP_POLICY, HOST, PORT,
-//! LOG_FORMAT. A TOML file uses the same names in lower case (`database_url = "..."`).
+//! LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS. A TOML file uses the same names in lower case
+//! (`database_url = "..."`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 7] = [
+const VARIABLES: [&str; 8] = [
     "DATABASE_URL",
     "DEFAULT_TENANT",
     "ENVIRONMENT",
@@ -19,12 +21,15 @@ const VARIABLES: [&str; 7] = [
     "HOST",
     "PORT",
     "LOG_FORMAT",
+    "EXPIRY_SWEEP_INTERVAL_SECS",
 ];
 
 /// Names earlier deployments used, each with the variable that replaced it.
 const LEGACY_ALIASES: [(&str, &str); 1] = [("CA_DATABASE_URL", "DATABASE_URL")];
 
 const DEFAULT_SQLITE_URL: &str = "sqlite://loyalty.db";
+const DEFAULT_SWEEP_SECS: u64 = 60;
+const MAX_SWEEP_SECS: u64 = 86_400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -59,6 +64,8 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub log_format: LogFormat,
+    /// How often the server expires overdue vouchers.
+    pub expiry_sweep_interval: Duration,
 }
 
 /// Settings plus what loading them found worth a warning, to log once logging is set up.
@@ -90,6 +97,8 @@ pub enum ConfigError {
     DefaultTenant(#[source] TenantIdError),
     #[error("CSP_POLICY must be printable ASCII on one line")]
     CspPolicy,
+    #[error("EXPIRY_SWEEP_INTERVAL_SECS must be an integer from 1 to {MAX_SWEEP_SECS} (got {0:?})")]
+    SweepInterval(String),
 }
 
 /// The configuration as written, before validation.
@@ -102,6 +111,7 @@ struct Raw {
     host: Option<String>,
     port: Option<String>,
     log_format: Option<String>,
+    expiry_sweep_interval_secs: Option<String>,
 }
 
 impl Settings {
@@ -189,6 +199,14 @@ impl Settings {
         {
             return Err(ConfigError::CspPolicy);
         }
+        let sweep_secs = match text(raw.expiry_sweep_interval_secs) {
+            None => DEFAULT_SWEEP_SECS,
+            Some(secs) => secs
+                .parse()
+                .ok()
+                .filter(|s| (1..=MAX_SWEEP_SECS).contains(s))
+                .ok_or(ConfigError::SweepInterval(secs))?,
+        };
         Ok(Self {
             environment,
             database_url,
@@ -197,6 +215,7 @@ impl Settings {
             host,
             port,
             log_format,
+            expiry_sweep_interval: Duration::from_secs(sweep_secs),
         })
     }
 }

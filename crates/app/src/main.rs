@@ -76,6 +76,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             admin::tenant(open_database(cli.config.as_deref())?, command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Jobs(command) => {
+            admin::jobs(open_database(cli.config.as_deref())?, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ApiKey(command) => {
             admin::api_key(open_database(cli.config.as_deref())?, command)?;
             Ok(ExitCode::SUCCESS)

@@ -6,11 +6,14 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
-use loyalty_domain::{Loyalty, SystemClock};
-use loyalty_http::HttpState;
-use loyalty_persistence::{Database, PersistenceError, PoolSettings};
+use loyalty_domain::{Clock, Loyalty, SystemClock};
+use loyalty_http::{FulfilThrottle, HttpState};
+use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
 use crate::config::{Environment, Settings};
+
+/// One replica at a time expires vouchers.
+pub const EXPIRY_SWEEP_LOCK: JobLock = JobLock(0x004c_4f59_5357_4550); // "LOYSWEP"
 
 /// Used when CSP_POLICY is unset: an API serves no scripts, styles or frames.
 pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -57,6 +60,14 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application with the given clock for every rule that reads the time.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         if settings.environment == Environment::Production && settings.csp_policy.is_none() {
             tracing::warn!(
                 "CSP_POLICY is not set in production; sending the built-in default: {DEFAULT_CSP}"
@@ -75,10 +86,12 @@ impl Application {
             TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
         let database = Arc::new(database);
+        let loyalty = Loyalty::new(database.clone(), clock);
         let state = HttpState {
-            loyalty: Loyalty::new(database.clone(), Arc::new(SystemClock)),
+            loyalty: loyalty.clone(),
+            fulfil_throttle: Arc::new(FulfilThrottle::default()),
             tenants: database.clone(),
-            readiness: database,
+            readiness: database.clone(),
             default_tenant: settings.default_tenant.clone(),
             expose_error_details: settings.environment != Environment::Production,
             content_security_policy: settings
@@ -87,6 +100,11 @@ impl Application {
                 .unwrap_or_else(|| DEFAULT_CSP.to_owned()),
         };
         let server = loyalty_http::start_server(listener, state).map_err(bind_error)?;
+        actix_web::rt::spawn(sweep_periodically(
+            database,
+            loyalty,
+            settings.expiry_sweep_interval,
+        ));
         tracing::info!(%address, environment = %settings.environment, "listening");
         Ok(Self { server, address })
     }
@@ -102,6 +120,39 @@ impl Application {
     /// Serves until the server is stopped or the process is signalled (SIGTERM, SIGINT).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Expires overdue vouchers every `interval`, one replica at a time, until the server stops.
+async fn sweep_periodically(
+    database: Arc<Database>,
+    loyalty: Loyalty,
+    interval: std::time::Duration,
+) {
+    let mut ticks = actix_web::rt::time::interval(interval);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let (database, loyalty) = (database.clone(), loyalty.clone());
+        let swept = tokio::task::spawn_blocking(move || {
+            database.exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())
+        })
+        .await;
+        match swept {
+            Ok(Ok(Some(Ok(report)))) if report.expired > 0 => tracing::info!(
+                expired = report.expired,
+                refunded_points = report.refunded_points,
+                "expired overdue vouchers"
+            ),
+            Ok(Ok(Some(Ok(_)) | None)) => {}
+            Ok(Ok(Some(Err(error)))) => {
+                tracing::error!(error = ?error, "voucher expiry sweep failed")
+            }
+            Ok(Err(error)) => {
+                tracing::error!(error = ?error, "voucher expiry sweep could not take its lock")
+            }
+            Err(error) => tracing::error!(error = ?error, "voucher expiry sweep stopped"),
+        }
     }
 }
 

@@ -234,7 +234,7 @@ on_both_backends! {
         assert_eq!(card.headers()["cache-control"], "no-store");
         assert_eq!(card.json::<Value>().await.unwrap(), json!({
             "tenant_name": "Tenant acme", "first_name": "Zoë", "balance": 5, "visits": 1,
-            "visits_to_next_milestone": 2
+            "visits_to_next_milestone": 2, "vouchers": [], "affordable_rewards": []
         }));
         let missing = app.get("/api/public/cards/not-a-token").await;
         assert_eq!(missing.status(), 404);

@@ -236,6 +236,7 @@ mod tests {
                 },
                 min_purchase_minor,
                 min_minutes_between_visits: 0,
+                ..Program::default()
             },
         )
     }

@@ -15,6 +15,8 @@ pub enum Resource {
     Customer,
     LedgerEntry,
     Card,
+    Reward,
+    Redemption,
 }
 
 impl Resource {
@@ -25,6 +27,8 @@ impl Resource {
             Self::Customer => "customer",
             Self::LedgerEntry => "ledger entry",
             Self::Card => "card",
+            Self::Reward => "reward",
+            Self::Redemption => "redemption",
         }
     }
 }
@@ -57,6 +61,16 @@ pub enum LoyaltyError {
     AlreadyReversed { reversal_id: String },
     #[error("only a purchase's earning can be reversed")]
     NotReversible,
+    #[error("this reward is not active")]
+    RewardInactive,
+    #[error("this reward is out of stock")]
+    OutOfStock,
+    #[error("this voucher was already fulfilled")]
+    AlreadyFulfilled,
+    #[error("this voucher has expired")]
+    RedemptionExpired,
+    #[error("this voucher was cancelled")]
+    RedemptionCancelled,
     #[error("this Idempotency-Key was used with another route or body")]
     IdempotencyKeyReused,
     #[error("the result would overflow the points range")]

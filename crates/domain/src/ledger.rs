@@ -14,8 +14,12 @@ pub enum EntryKind {
     Purchase,
     Adjustment,
     Reversal,
-    /// A completed stamp card; the rewards module turns it into a voucher.
+    /// A completed stamp card; the program's milestone reward turns it into a voucher.
     Milestone,
+    /// Points spent on a voucher.
+    Redemption,
+    /// A voucher's points given back (cancelled, or expired unused).
+    Refund,
 }
 
 impl EntryKind {
@@ -26,6 +30,8 @@ impl EntryKind {
             Self::Adjustment => "adjustment",
             Self::Reversal => "reversal",
             Self::Milestone => "milestone",
+            Self::Redemption => "redemption",
+            Self::Refund => "refund",
         }
     }
 
@@ -58,6 +64,8 @@ pub struct LedgerEntry {
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reverses_entry_id: Option<String>,
+    /// For spending on a voucher and its refund: the voucher.
+    pub redemption_id: Option<String>,
     /// The API key that caused the entry.
     pub actor_key_id: String,
     pub request_id: Option<String>,
@@ -75,6 +83,7 @@ pub struct Posting {
     pub reference: Option<String>,
     pub reason: Option<String>,
     pub reverses_entry_id: Option<String>,
+    pub redemption_id: Option<String>,
     /// For a visit: when it happened, which moves the account's last visit forward.
     pub visited_at: Option<DateTime<Utc>>,
 }
@@ -90,6 +99,7 @@ impl Posting {
             reference: None,
             reason: None,
             reverses_entry_id: None,
+            redemption_id: None,
             visited_at: None,
         }
     }
@@ -124,6 +134,8 @@ pub fn post(
             | EntryKind::Milestone
             | EntryKind::Adjustment => posting.points.max(0),
             EntryKind::Reversal => posting.points.min(0),
+            // Spending and giving spent points back are not earning.
+            EntryKind::Redemption | EntryKind::Refund => 0,
         };
         account.lifetime_points = account
             .lifetime_points
@@ -149,6 +161,7 @@ pub fn post(
             reference: posting.reference,
             reason: posting.reason,
             reverses_entry_id: posting.reverses_entry_id,
+            redemption_id: posting.redemption_id,
             actor_key_id: provenance.actor_key_id.clone(),
             request_id: provenance.request_id.clone(),
             created_at: provenance.at,

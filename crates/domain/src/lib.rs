@@ -16,6 +16,8 @@ pub mod money;
 pub mod page;
 pub mod program;
 pub mod readiness;
+pub mod redemption;
+pub mod rewards;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -10,7 +10,7 @@ pub struct SpendRule {
     pub per_amount_minor: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
     /// Visits (stamps) for one milestone reward.
     pub visits_per_reward: i64,
@@ -20,6 +20,10 @@ pub struct Program {
     pub min_purchase_minor: i64,
     /// Anti-fraud: a second visit inside this window is refused. 0 turns the check off.
     pub min_minutes_between_visits: i64,
+    /// The reward a completed stamp card earns, as a free voucher; None issues none.
+    pub milestone_reward_id: Option<String>,
+    /// Whether a voucher that expires unused gives its points back.
+    pub refund_expired_vouchers: bool,
 }
 
 /// Upper bounds that catch typos (an extra zero or three) without limiting real programs.
@@ -41,6 +45,8 @@ impl Default for Program {
             },
             min_purchase_minor: 0,
             min_minutes_between_visits: 60,
+            milestone_reward_id: None,
+            refund_expired_vouchers: true,
         }
     }
 }
@@ -151,6 +157,7 @@ mod tests {
             },
             min_purchase_minor: -5,
             min_minutes_between_visits: 100_000,
+            ..Program::default()
         };
         let errors = bad.validate().unwrap_err();
         let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();

@@ -16,6 +16,8 @@ use crate::idempotency::{IdempotencyKey, StoredResponse};
 use crate::ledger::LedgerEntry;
 use crate::page::PageRequest;
 use crate::program::Program;
+use crate::redemption::{Redemption, RedemptionStatus};
+use crate::rewards::Reward;
 use crate::tenant::{Tenant, TenantId};
 
 /// A store could not complete an operation for reasons outside the domain's rules: the database
@@ -141,9 +143,89 @@ pub trait IdempotencyRecords {
     ) -> Result<(), StoreError>;
 }
 
+pub trait RewardRecords {
+    fn insert_reward(&mut self, reward: &Reward) -> Result<(), StoreError>;
+    fn reward(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Reward>, StoreError>;
+    /// Reads the reward and holds it (its stock) against concurrent writers.
+    fn reward_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<Reward>, StoreError>;
+    /// Up to `page.fetch_limit()` rewards after the cursor, oldest first, optionally only
+    /// active or inactive ones.
+    fn rewards(
+        &mut self,
+        tenant: &TenantId,
+        active: Option<bool>,
+        page: &PageRequest,
+    ) -> Result<Vec<Reward>, StoreError>;
+    fn update_reward(&mut self, reward: &Reward) -> Result<(), StoreError>;
+}
+
+/// Which redemptions a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedemptionFilter {
+    pub status: Option<RedemptionStatus>,
+    pub customer_id: Option<String>,
+}
+
+/// How staff name a voucher at the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoucherLookup {
+    Code(String),
+    QrPayload(String),
+}
+
+pub trait RedemptionRecords {
+    fn insert_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
+    fn redemption(&mut self, tenant: &TenantId, id: &str)
+    -> Result<Option<Redemption>, StoreError>;
+    /// Reads the redemption and holds it against concurrent writers.
+    fn redemption_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<Redemption>, StoreError>;
+    /// The voucher a code or QR payload names: the newest, which is the live one if any.
+    fn find_voucher(
+        &mut self,
+        tenant: &TenantId,
+        lookup: &VoucherLookup,
+    ) -> Result<Option<Redemption>, StoreError>;
+    /// Up to `page.fetch_limit()` redemptions after the cursor, newest first.
+    fn redemptions(
+        &mut self,
+        tenant: &TenantId,
+        filter: &RedemptionFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Redemption>, StoreError>;
+    /// The customer's issued vouchers not yet expired at `now`, soonest expiry first.
+    fn live_vouchers(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Redemption>, StoreError>;
+    /// Up to `limit` issued vouchers, of any tenant, whose expiry is at or before `now`.
+    fn overdue_vouchers(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, String)>, StoreError>;
+    fn update_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
-    TenantRecords + KeyRecords + ProgramRecords + CustomerRecords + LedgerRecords + IdempotencyRecords
+    TenantRecords
+    + KeyRecords
+    + ProgramRecords
+    + CustomerRecords
+    + LedgerRecords
+    + IdempotencyRecords
+    + RewardRecords
+    + RedemptionRecords
 {
 }
 
@@ -154,6 +236,8 @@ impl<T> UnitOfWork for T where
         + CustomerRecords
         + LedgerRecords
         + IdempotencyRecords
+        + RewardRecords
+        + RedemptionRecords
 {
 }
 

@@ -10,6 +10,7 @@ mod problem;
 mod request_context;
 mod routes;
 mod state;
+mod throttle;
 mod views;
 
 use std::net::TcpListener;
@@ -22,6 +23,7 @@ use actix_web::{App, HttpServer, web};
 pub use problem::ApiError;
 pub use request_context::BODY_LIMIT_BYTES;
 pub use state::HttpState;
+pub use throttle::FulfilThrottle;
 
 /// The application with all routes and middleware. Outermost first: request context (id, span,
 /// access log), security headers, body-size guard, then the problem+json safety net.

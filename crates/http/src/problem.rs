@@ -45,6 +45,8 @@ pub enum ApiError {
     IdempotencyKeyRequired,
     #[error("the Idempotency-Key header is invalid: {0}")]
     InvalidIdempotencyKey(#[source] loyalty_domain::idempotency::InvalidIdempotencyKey),
+    #[error("too many wrong voucher codes from this key: try again in {} s", .retry_after.as_secs().max(1))]
+    TooManyWrongCodes { retry_after: std::time::Duration },
     #[error(transparent)]
     Domain(#[from] LoyaltyError),
     /// A status produced outside this crate's handlers (the framework's own 4xx).
@@ -79,6 +81,8 @@ fn not_found_code(resource: Resource) -> &'static str {
         Resource::Customer => "customer_not_found",
         Resource::LedgerEntry => "ledger_entry_not_found",
         Resource::Card => "card_not_found",
+        Resource::Reward => "reward_not_found",
+        Resource::Redemption => "redemption_not_found",
     }
 }
 
@@ -96,6 +100,11 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::InsufficientPoints { .. } => "insufficient_points",
         LoyaltyError::AlreadyReversed { .. } => "already_reversed",
         LoyaltyError::NotReversible => "not_reversible",
+        LoyaltyError::RewardInactive => "reward_inactive",
+        LoyaltyError::OutOfStock => "out_of_stock",
+        LoyaltyError::AlreadyFulfilled => "already_fulfilled",
+        LoyaltyError::RedemptionExpired => "redemption_expired",
+        LoyaltyError::RedemptionCancelled => "redemption_cancelled",
         LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
         LoyaltyError::PointsOverflow => "points_overflow",
         LoyaltyError::Store(error) if error.is_conflict() => "conflict",
@@ -113,12 +122,17 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         LoyaltyError::TenantExists
         | LoyaltyError::DomainTaken { .. }
         | LoyaltyError::CustomerExists { .. }
-        | LoyaltyError::AlreadyReversed { .. } => StatusCode::CONFLICT,
+        | LoyaltyError::AlreadyReversed { .. }
+        | LoyaltyError::OutOfStock
+        | LoyaltyError::AlreadyFulfilled
+        | LoyaltyError::RedemptionExpired
+        | LoyaltyError::RedemptionCancelled => StatusCode::CONFLICT,
         LoyaltyError::Invalid(_)
         | LoyaltyError::VisitTooSoon { .. }
         | LoyaltyError::CurrencyMismatch { .. }
         | LoyaltyError::InsufficientPoints { .. }
         | LoyaltyError::NotReversible
+        | LoyaltyError::RewardInactive
         | LoyaltyError::IdempotencyKeyReused
         | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
         LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
@@ -173,6 +187,7 @@ impl ApiError {
             ApiError::AmbiguousLookup => "invalid_query".into(),
             ApiError::IdempotencyKeyRequired => "idempotency_key_required".into(),
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key".into(),
+            ApiError::TooManyWrongCodes { .. } => "rate_limited".into(),
             ApiError::Domain(error) => domain_code(error).into(),
             ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
             ApiError::Unclassified(status) => {
@@ -202,6 +217,7 @@ impl ResponseError for ApiError {
             | ApiError::AmbiguousLookup
             | ApiError::IdempotencyKeyRequired
             | ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyWrongCodes { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Domain(error) => domain_status(error),
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unclassified(status) => *status,
@@ -231,6 +247,11 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, *allow));
+        }
+        if let ApiError::TooManyWrongCodes { retry_after } = self {
+            // Whole seconds, rounded up, as Retry-After wants.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response.insert_header((header::RETRY_AFTER, seconds.max(1).to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -9,6 +9,8 @@ use loyalty_domain::tenant::{TenantDirectory, TenantId};
 #[derive(Clone)]
 pub struct HttpState {
     pub loyalty: Loyalty,
+    /// Counts wrong voucher codes per key.
+    pub fulfil_throttle: Arc<crate::FulfilThrottle>,
     pub tenants: Arc<dyn TenantDirectory>,
     pub readiness: Arc<dyn ReadinessProbe>,
     /// The tenant public requests fall back to when nothing else names one.

@@ -9,6 +9,8 @@ use loyalty_domain::customer::Customer;
 use loyalty_domain::ledger::{EntryKind, LedgerEntry};
 use loyalty_domain::page::Page;
 use loyalty_domain::program::Program;
+use loyalty_domain::redemption::{Redemption, RedemptionStatus};
+use loyalty_domain::rewards::Reward;
 use loyalty_domain::service::CardView;
 use loyalty_domain::tenant::{Branding, LoyaltyType, Tenant, Vertical};
 use serde::Serialize;
@@ -128,6 +130,15 @@ pub(crate) struct ProgramBody {
     pub spend_rule: SpendRuleBody,
     pub min_purchase_minor: i64,
     pub min_minutes_between_visits: i64,
+    /// The reward a completed card earns as a free voucher; null for none.
+    #[serde(default)]
+    pub milestone_reward_id: Option<String>,
+    #[serde(default = "refund_expired_vouchers_default")]
+    pub refund_expired_vouchers: bool,
+}
+
+fn refund_expired_vouchers_default() -> bool {
+    true
 }
 
 impl From<Program> for ProgramBody {
@@ -141,6 +152,8 @@ impl From<Program> for ProgramBody {
             },
             min_purchase_minor: p.min_purchase_minor,
             min_minutes_between_visits: p.min_minutes_between_visits,
+            milestone_reward_id: p.milestone_reward_id,
+            refund_expired_vouchers: p.refund_expired_vouchers,
         }
     }
 }
@@ -156,6 +169,8 @@ impl From<ProgramBody> for Program {
             },
             min_purchase_minor: b.min_purchase_minor,
             min_minutes_between_visits: b.min_minutes_between_visits,
+            milestone_reward_id: b.milestone_reward_id,
+            refund_expired_vouchers: b.refund_expired_vouchers,
         }
     }
 }
@@ -243,6 +258,24 @@ pub(crate) struct CardBody {
     balance: i64,
     visits: i64,
     visits_to_next_milestone: i64,
+    vouchers: Vec<CardVoucher>,
+    affordable_rewards: Vec<CardReward>,
+}
+
+/// A live voucher as its owner sees it.
+#[derive(Serialize)]
+struct CardVoucher {
+    reward_name: String,
+    code: String,
+    qr_payload: String,
+    expires_at: String,
+}
+
+#[derive(Serialize)]
+struct CardReward {
+    id: String,
+    name: String,
+    cost_points: i64,
 }
 
 impl From<CardView> for CardBody {
@@ -253,6 +286,97 @@ impl From<CardView> for CardBody {
             balance: c.balance,
             visits: c.visits,
             visits_to_next_milestone: c.visits_to_next_milestone,
+            vouchers: c
+                .vouchers
+                .into_iter()
+                .map(|v| CardVoucher {
+                    reward_name: v.reward_name,
+                    code: v.code,
+                    qr_payload: v.qr_payload,
+                    expires_at: timestamp(v.expires_at),
+                })
+                .collect(),
+            affordable_rewards: c
+                .affordable_rewards
+                .into_iter()
+                .map(|r| CardReward {
+                    id: r.id,
+                    name: r.name,
+                    cost_points: r.cost_points,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct RewardView {
+    id: String,
+    name: String,
+    description: Option<String>,
+    cost_points: i64,
+    active: bool,
+    stock: Option<i64>,
+    valid_days: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Reward> for RewardView {
+    fn from(r: Reward) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            cost_points: r.cost_points,
+            active: r.active,
+            stock: r.stock,
+            valid_days: r.valid_days,
+            created_at: timestamp(r.created_at),
+            updated_at: timestamp(r.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct RewardRef {
+    id: String,
+    name: String,
+}
+
+/// A voucher.
+#[derive(Serialize)]
+pub(crate) struct RedemptionView {
+    id: String,
+    customer_id: String,
+    reward: RewardRef,
+    status: RedemptionStatus,
+    code: String,
+    qr_payload: String,
+    points_spent: i64,
+    milestone_visit_number: Option<i64>,
+    expires_at: String,
+    created_at: String,
+    closed_at: Option<String>,
+}
+
+impl From<Redemption> for RedemptionView {
+    fn from(r: Redemption) -> Self {
+        Self {
+            status: r.status,
+            id: r.id,
+            customer_id: r.customer_id,
+            reward: RewardRef {
+                id: r.reward_id,
+                name: r.reward_name,
+            },
+            code: r.code,
+            qr_payload: r.qr_payload,
+            points_spent: r.points_spent,
+            milestone_visit_number: r.milestone_visit_number,
+            expires_at: timestamp(r.expires_at),
+            created_at: timestamp(r.created_at),
+            closed_at: r.closed_at.map(timestamp),
         }
     }
 }

@@ -76,3 +76,43 @@ impl Database {
             .map_err(PersistenceError::Pool)
     }
 }
+
+/// Names a job that one replica at a time may run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobLock(pub i64);
+
+impl Database {
+    /// Runs `work` unless another replica holds `lock` right now, in which case it returns
+    /// `Ok(None)` at once. On Postgres the lock is a session advisory lock on a connection held
+    /// for the duration; SQLite is one process's file, and its writers already take turns.
+    pub fn exclusively<T>(
+        &self,
+        lock: JobLock,
+        work: impl FnOnce() -> T,
+    ) -> Result<Option<T>, PersistenceError> {
+        use diesel::sql_types::{BigInt, Bool};
+        use diesel::{QueryableByName, RunQueryDsl, sql_query};
+
+        #[derive(QueryableByName)]
+        struct Acquired {
+            #[diesel(sql_type = Bool)]
+            acquired: bool,
+        }
+
+        let mut conn = self.conn()?;
+        let DbConnection::Postgres(pg) = &mut *conn else {
+            return Ok(Some(work()));
+        };
+        let acquired: Acquired = sql_query("SELECT pg_try_advisory_lock($1) AS acquired")
+            .bind::<BigInt, _>(lock.0)
+            .get_result(pg)?;
+        if !acquired.acquired {
+            return Ok(None);
+        }
+        let result = work();
+        sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<BigInt, _>(lock.0)
+            .execute(pg)?;
+        Ok(Some(result))
+    }
+}

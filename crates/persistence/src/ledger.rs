@@ -33,6 +33,7 @@ struct EntryRow {
     actor_key_id: String,
     request_id: Option<String>,
     created_at: NaiveDateTime,
+    redemption_id: Option<String>,
 }
 
 impl EntryRow {
@@ -53,6 +54,7 @@ impl EntryRow {
             actor_key_id: entry.actor_key_id.clone(),
             request_id: entry.request_id.clone(),
             created_at: naive(entry.created_at),
+            redemption_id: entry.redemption_id.clone(),
         }
     }
 
@@ -70,6 +72,7 @@ impl EntryRow {
             reference: self.reference,
             reason: self.reason,
             reverses_entry_id: self.reverses_entry_id,
+            redemption_id: self.redemption_id,
             actor_key_id: self.actor_key_id,
             request_id: self.request_id,
             created_at: self.created_at.and_utc(),

@@ -13,6 +13,7 @@ mod ledger;
 mod migrations;
 mod programs;
 mod readiness;
+mod rewards;
 mod rows;
 mod schema;
 mod tenants;
@@ -20,7 +21,7 @@ mod transaction;
 mod url;
 
 pub use connection::{Backend, DbConnection};
-pub use database::{Database, PoolSettings};
+pub use database::{Database, JobLock, PoolSettings};
 pub use error::PersistenceError;
 pub use migrations::MigrationStatus;
 pub use url::{DatabaseUrl, DatabaseUrlError};

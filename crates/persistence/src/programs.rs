@@ -15,6 +15,7 @@ use crate::transaction::{Tx, store_error};
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = programs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
 struct ProgramRow {
     tenant_id: String,
     visits_per_reward: i64,
@@ -24,6 +25,8 @@ struct ProgramRow {
     min_purchase_minor: i64,
     min_minutes_between_visits: i64,
     updated_at: NaiveDateTime,
+    milestone_reward_id: Option<String>,
+    refund_expired_vouchers: bool,
 }
 
 impl ProgramRecords for Tx<'_> {
@@ -43,6 +46,8 @@ impl ProgramRecords for Tx<'_> {
             },
             min_purchase_minor: row.min_purchase_minor,
             min_minutes_between_visits: row.min_minutes_between_visits,
+            milestone_reward_id: row.milestone_reward_id,
+            refund_expired_vouchers: row.refund_expired_vouchers,
         }))
     }
 
@@ -61,6 +66,8 @@ impl ProgramRecords for Tx<'_> {
             min_purchase_minor: program.min_purchase_minor,
             min_minutes_between_visits: program.min_minutes_between_visits,
             updated_at: naive(at),
+            milestone_reward_id: program.milestone_reward_id.clone(),
+            refund_expired_vouchers: program.refund_expired_vouchers,
         };
         let upsert = diesel::insert_into(programs::table).values(&row);
         // An upsert is ON CONFLICT, which MultiConnection cannot express: one statement per backend.

@@ -42,6 +42,8 @@ diesel::table! {
         min_purchase_minor -> BigInt,
         min_minutes_between_visits -> BigInt,
         updated_at -> Timestamp,
+        milestone_reward_id -> Nullable<Text>,
+        refund_expired_vouchers -> Bool,
     }
 }
 
@@ -80,6 +82,7 @@ diesel::table! {
         actor_key_id -> Text,
         request_id -> Nullable<Text>,
         created_at -> Timestamp,
+        redemption_id -> Nullable<Text>,
     }
 }
 
@@ -91,5 +94,38 @@ diesel::table! {
         status_code -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rewards (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        cost_points -> BigInt,
+        active -> Bool,
+        stock -> Nullable<BigInt>,
+        valid_days -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    redemptions (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        customer_id -> Text,
+        reward_id -> Text,
+        reward_name -> Text,
+        status -> Text,
+        code -> Text,
+        qr_payload -> Text,
+        points_spent -> BigInt,
+        milestone_visit_number -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
     }
 }

@@ -15,7 +15,7 @@ use crate::blocking::blocking;
 use crate::idempotency::{fingerprint, idempotent, render_json, required_key};
 use crate::json::JsonBody;
 use crate::request_context::current_request_id;
-use crate::views::{CustomerView, LedgerEntryView, PageView};
+use crate::views::{CustomerView, LedgerEntryView, PageView, RedemptionView};
 use crate::{ApiError, HttpState};
 
 /// The response to an idempotent use case: the first response as stored with its key (marked
@@ -44,14 +44,14 @@ pub(crate) fn respond<T>(
 }
 
 /// Everything an idempotent change needs from the request, gathered before the blocking work.
-struct Change {
-    key: IdempotencyKey,
-    fingerprint: String,
-    request_id: Option<String>,
+pub(crate) struct Change {
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+    pub request_id: Option<String>,
 }
 
 impl Change {
-    fn of(request: &HttpRequest, canonical_body: &str) -> Result<Self, ApiError> {
+    pub(crate) fn of(request: &HttpRequest, canonical_body: &str) -> Result<Self, ApiError> {
         Ok(Self {
             key: required_key(request)?,
             fingerprint: fingerprint(request, canonical_body),
@@ -84,6 +84,8 @@ struct VisitResponse {
     visit_count: i64,
     points_earned: i64,
     milestone_reached: bool,
+    /// The milestone reward's voucher, when this visit completed a card and the program has one.
+    voucher: Option<RedemptionView>,
     account: CustomerView,
 }
 
@@ -95,6 +97,7 @@ fn visit_response(posted: &Posted) -> (u16, String) {
             visit_count: posted.customer.account.visits,
             points_earned: points_of(posted),
             milestone_reached: posted.reached_milestone(),
+            voucher: posted.voucher.clone().map(RedemptionView::from),
             account: posted.customer.clone().into(),
         },
     )

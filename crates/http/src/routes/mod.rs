@@ -7,6 +7,8 @@ mod health;
 mod keys;
 mod program;
 mod public_tenant;
+mod redemptions;
+mod rewards;
 mod tenants;
 
 use actix_web::{HttpResponse, web};
@@ -86,6 +88,33 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/ledger/{entry_id}/reversal", "POST")
                         .route(web::post().to(activity::reverse)),
+                )
+                .service(
+                    resource("/rewards", "GET, POST")
+                        .route(web::get().to(rewards::list))
+                        .route(web::post().to(rewards::create)),
+                )
+                .service(
+                    resource("/rewards/{id}", "GET, PATCH")
+                        .route(web::get().to(rewards::show))
+                        .route(web::patch().to(rewards::update)),
+                )
+                .service(
+                    resource("/customers/{id}/redemptions", "POST")
+                        .route(web::post().to(redemptions::redeem)),
+                )
+                // Before /redemptions/{id}, which would otherwise take "fulfill" for an id.
+                .service(
+                    resource("/redemptions/fulfill", "POST")
+                        .route(web::post().to(redemptions::fulfil)),
+                )
+                .service(resource("/redemptions", "GET").route(web::get().to(redemptions::list)))
+                .service(
+                    resource("/redemptions/{id}", "GET").route(web::get().to(redemptions::show)),
+                )
+                .service(
+                    resource("/redemptions/{id}/cancel", "POST")
+                        .route(web::post().to(redemptions::cancel)),
                 ),
         );
 }

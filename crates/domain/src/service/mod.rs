@@ -1,6 +1,10 @@
 //! The use cases, each one transaction on the store port, each one checking the caller's role
 //! first. HTTP handlers and CLI commands call these and nothing below them.
 
+mod rewards;
+
+pub use rewards::{Redeemed, SweepReport};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +47,8 @@ pub struct Caller<'a> {
 pub struct Posted {
     pub customer: Customer,
     pub entries: Vec<LedgerEntry>,
+    /// The milestone reward's voucher, when the change completed a stamp card.
+    pub voucher: Option<crate::redemption::Redemption>,
 }
 
 impl Posted {
@@ -64,6 +70,10 @@ pub struct CardView {
     pub balance: i64,
     pub visits: i64,
     pub visits_to_next_milestone: i64,
+    /// Issued vouchers not yet expired, soonest expiry first.
+    pub vouchers: Vec<crate::redemption::Redemption>,
+    /// Active, in-stock rewards the balance covers.
+    pub affordable_rewards: Vec<crate::rewards::Reward>,
 }
 
 /// A customer's details as a client changes them: `None` leaves a field, `Some(None)` clears it.
@@ -368,8 +378,17 @@ impl Loyalty {
         let program = program.validate()?;
         let now = self.now();
         within(self.store.as_ref(), |uow| {
+            if let Some(reward_id) = &program.milestone_reward_id
+                && uow.reward(tenant, reward_id)?.is_none()
+            {
+                return Err(ValidationErrors::single(
+                    "milestone_reward_id",
+                    "names no reward of this tenant",
+                )
+                .into());
+            }
             uow.save_program(tenant, &program, now)?;
-            Ok(program)
+            Ok(program.clone())
         })
     }
 
@@ -561,7 +580,11 @@ impl Loyalty {
             uow.append_entry(entry)?;
         }
         uow.update_customer(&customer)?;
-        Ok(Posted { customer, entries })
+        Ok(Posted {
+            customer,
+            entries,
+            voucher: None,
+        })
     }
 
     pub fn record_visit(
@@ -575,17 +598,33 @@ impl Loyalty {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
         self.idempotently(tenant, idempotent, |uow| {
-            self.post_to(uow, caller, tenant, customer_id, &mut |uow, customer| {
-                let program = program_of(uow, tenant)?;
-                plan_visit(
-                    &program,
-                    &self.rules,
-                    &customer.account,
-                    occurred_at,
-                    note,
+            let program = program_of(uow, tenant)?;
+            let mut posted =
+                self.post_to(uow, caller, tenant, customer_id, &mut |_, customer| {
+                    plan_visit(
+                        &program,
+                        &self.rules,
+                        &customer.account,
+                        occurred_at,
+                        note,
+                        now,
+                    )
+                })?;
+            let milestone = posted
+                .entries
+                .iter()
+                .find(|e| e.kind == EntryKind::Milestone);
+            if let (Some(milestone), Some(reward_id)) = (milestone, &program.milestone_reward_id) {
+                posted.voucher = self.issue_milestone_voucher(
+                    uow,
+                    tenant,
+                    reward_id,
+                    &posted.customer.id,
+                    milestone.visit_number,
                     now,
-                )
-            })
+                )?;
+            }
+            Ok(posted)
         })
     }
 
@@ -674,18 +713,31 @@ impl Loyalty {
 
     /// The customer's own view, by the unguessable token on their card.
     pub fn card(&self, card_token: &str) -> Result<CardView, LoyaltyError> {
+        let now = self.now();
         reading(self.store.as_ref(), |uow| {
             let customer = uow
                 .customer_by_card(card_token)?
                 .ok_or(LoyaltyError::NotFound(Resource::Card))?;
             let tenant = tenant_of(uow, &customer.tenant_id)?;
             let program = program_of(uow, &customer.tenant_id)?;
+            let vouchers = uow.live_vouchers(&customer.tenant_id, &customer.id, now)?;
+            let affordable = uow
+                .rewards(
+                    &customer.tenant_id,
+                    Some(true),
+                    &PageRequest::first(crate::page::MAX_LIMIT),
+                )?
+                .into_iter()
+                .filter(|r| r.cost_points <= customer.account.balance && r.stock != Some(0))
+                .collect();
             Ok(CardView {
                 tenant_name: tenant.name,
                 first_name: customer.first_name().map(str::to_owned),
                 balance: customer.account.balance,
                 visits: customer.account.visits,
                 visits_to_next_milestone: program.visits_to_next_milestone(customer.account.visits),
+                vouchers,
+                affordable_rewards: affordable,
             })
         })
     }

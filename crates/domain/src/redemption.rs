@@ -1,0 +1,203 @@
+//! Vouchers: a reward issued to a customer, redeemed at the counter with a short code or a QR
+//! payload, at most once, before it expires (Invariant 4).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::LoyaltyError;
+use crate::rewards::Reward;
+use crate::secrets::{random_bytes, url_token};
+use crate::tenant::TenantId;
+
+/// Letters and digits a person can read back without confusing them: no 0/O, no 1/I/L.
+pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+pub const CODE_LEN: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedemptionStatus {
+    Issued,
+    Fulfilled,
+    Cancelled,
+    Expired,
+}
+
+impl RedemptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Fulfilled => "fulfilled",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Issued,
+            Self::Fulfilled,
+            Self::Cancelled,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    pub reward_id: String,
+    /// The reward's name when the voucher was issued.
+    pub reward_name: String,
+    pub status: RedemptionStatus,
+    pub code: String,
+    pub qr_payload: String,
+    pub points_spent: i64,
+    /// For a milestone voucher: the visit that completed the card.
+    pub milestone_visit_number: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// When it was fulfilled, cancelled or expired.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Redemption {
+    /// The status as of `now`: an issued voucher past its expiry is expired whether or not a sweep
+    /// has marked it yet.
+    pub fn status_at(&self, now: DateTime<Utc>) -> RedemptionStatus {
+        if self.status == RedemptionStatus::Issued && now >= self.expires_at {
+            RedemptionStatus::Expired
+        } else {
+            self.status
+        }
+    }
+
+    /// Why this voucher cannot be fulfilled or cancelled now, if it cannot.
+    pub fn ensure_open(&self, now: DateTime<Utc>) -> Result<(), LoyaltyError> {
+        match self.status_at(now) {
+            RedemptionStatus::Issued => Ok(()),
+            RedemptionStatus::Fulfilled => Err(LoyaltyError::AlreadyFulfilled),
+            RedemptionStatus::Cancelled => Err(LoyaltyError::RedemptionCancelled),
+            RedemptionStatus::Expired => Err(LoyaltyError::RedemptionExpired),
+        }
+    }
+}
+
+/// A short code from [`CODE_ALPHABET`], drawn without bias.
+pub fn new_code() -> Result<String, getrandom::Error> {
+    let alphabet = CODE_ALPHABET.len();
+    // The largest multiple of the alphabet's size under 256: bytes above it are redrawn.
+    let limit = (256 / alphabet * alphabet) as u8;
+    let mut code = String::with_capacity(CODE_LEN);
+    while code.len() < CODE_LEN {
+        for byte in random_bytes::<16>()? {
+            if byte < limit && code.len() < CODE_LEN {
+                code.push(char::from(CODE_ALPHABET[usize::from(byte) % alphabet]));
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A code as typed at the counter: case, spaces and hyphens do not matter.
+pub fn normalize_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// A new voucher for `reward`, valid for the reward's number of days.
+pub fn issue(
+    reward: &Reward,
+    customer_id: &str,
+    points_spent: i64,
+    milestone_visit_number: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Redemption, LoyaltyError> {
+    Ok(Redemption {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: reward.tenant_id.clone(),
+        customer_id: customer_id.to_owned(),
+        reward_id: reward.id.clone(),
+        reward_name: reward.name.clone(),
+        status: RedemptionStatus::Issued,
+        code: new_code().map_err(LoyaltyError::Randomness)?,
+        // 18 bytes: 144 bits, what a QR code encodes; unrelated to the code and the ids.
+        qr_payload: url_token::<18>().map_err(LoyaltyError::Randomness)?,
+        points_spent,
+        milestone_visit_number,
+        expires_at: now + Duration::days(reward.valid_days),
+        created_at: now,
+        closed_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_use_only_unambiguous_characters() {
+        for _ in 0..200 {
+            let code = new_code().unwrap();
+            assert_eq!(code.len(), CODE_LEN);
+            assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
+            assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
+        }
+        assert_ne!(new_code().unwrap(), new_code().unwrap());
+    }
+
+    #[test]
+    fn typed_codes_are_normalized() {
+        assert_eq!(normalize_code(" abcd-efgh "), "ABCDEFGH");
+    }
+
+    #[test]
+    fn issued_vouchers_expire_by_the_clock() {
+        let now = Utc::now();
+        let voucher = Redemption {
+            id: "r".into(),
+            tenant_id: TenantId::parse("t").unwrap(),
+            customer_id: "c".into(),
+            reward_id: "w".into(),
+            reward_name: "Wash".into(),
+            status: RedemptionStatus::Issued,
+            code: "ABCDEFGH".into(),
+            qr_payload: "q".into(),
+            points_spent: 10,
+            milestone_visit_number: None,
+            expires_at: now + Duration::days(1),
+            created_at: now,
+            closed_at: None,
+        };
+        assert!(voucher.ensure_open(now).is_ok());
+        assert_eq!(
+            voucher.status_at(now + Duration::days(1)),
+            RedemptionStatus::Expired
+        );
+        assert!(matches!(
+            voucher.ensure_open(now + Duration::days(2)),
+            Err(LoyaltyError::RedemptionExpired)
+        ));
+        let fulfilled = Redemption {
+            status: RedemptionStatus::Fulfilled,
+            ..voucher.clone()
+        };
+        assert!(matches!(
+            fulfilled.ensure_open(now + Duration::days(2)),
+            Err(LoyaltyError::AlreadyFulfilled)
+        ));
+        let cancelled = Redemption {
+            status: RedemptionStatus::Cancelled,
+            ..voucher
+        };
+        assert!(matches!(
+            cancelled.ensure_open(now),
+            Err(LoyaltyError::RedemptionCancelled)
+        ));
+    }
+}

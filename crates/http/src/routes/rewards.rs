@@ -1,0 +1,102 @@
+//! The rewards catalog: staff read it, tenant admins write it.
+
+use actix_web::{HttpResponse, web};
+use loyalty_domain::rewards::{NewReward, RewardChanges};
+use serde::Deserialize;
+
+use crate::auth::Authenticated;
+use crate::blocking::blocking;
+use crate::json::{JsonBody, present};
+use crate::views::{PageView, RewardView};
+use crate::{ApiError, HttpState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewRewardBody {
+    name: String,
+    description: Option<String>,
+    cost_points: i64,
+    active: Option<bool>,
+    stock: Option<i64>,
+    valid_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RewardChangesBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    cost_points: Option<i64>,
+    active: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    stock: Option<Option<i64>>,
+    valid_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RewardQuery {
+    limit: Option<u32>,
+    after: Option<String>,
+    active: Option<bool>,
+}
+
+pub(crate) async fn create(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    body: JsonBody<NewRewardBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let new = NewReward {
+        name: b.name,
+        description: b.description,
+        cost_points: b.cost_points,
+        active: b.active,
+        stock: b.stock,
+        valid_days: b.valid_days,
+    };
+    let reward = blocking(move || state.loyalty.create_reward(&caller.0, new)).await??;
+    Ok(HttpResponse::Created().json(RewardView::from(reward)))
+}
+
+pub(crate) async fn list(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    query: web::Query<RewardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = loyalty_domain::page::PageRequest::new(query.limit, query.after.as_deref())?;
+    let active = query.active;
+    let rewards = blocking(move || state.loyalty.rewards(&caller.0, active, &page)).await??;
+    Ok(HttpResponse::Ok().json(PageView::of(rewards, RewardView::from)))
+}
+
+pub(crate) async fn show(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let reward = blocking(move || state.loyalty.reward(&caller.0, &id)).await??;
+    Ok(HttpResponse::Ok().json(RewardView::from(reward)))
+}
+
+pub(crate) async fn update(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<RewardChangesBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let b = body.value;
+    let changes = RewardChanges {
+        name: b.name,
+        description: b.description,
+        cost_points: b.cost_points,
+        active: b.active,
+        stock: b.stock,
+        valid_days: b.valid_days,
+    };
+    let reward = blocking(move || state.loyalty.update_reward(&caller.0, &id, changes)).await??;
+    Ok(HttpResponse::Ok().json(RewardView::from(reward)))
+}
