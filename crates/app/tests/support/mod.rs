@@ -212,10 +212,19 @@ impl TestApp {
 
     /// Starts on `db` with extra environment variables.
     pub async fn spawn_with(db: TestDb, vars: &[(&str, &str)]) -> Self {
+        Self::spawn_with_clock(db, vars, std::sync::Arc::new(loyalty_domain::SystemClock)).await
+    }
+
+    /// Starts with a clock the test controls.
+    pub async fn spawn_with_clock(
+        db: TestDb,
+        vars: &[(&str, &str)],
+        clock: std::sync::Arc<dyn loyalty_domain::Clock>,
+    ) -> Self {
         let mut all = vec![("DATABASE_URL", db.url()), ("PORT", "0")];
         all.extend_from_slice(vars);
         let settings = settings(&all);
-        let application = Application::build(settings)
+        let application = Application::build_with_clock(settings, clock)
             .await
             .expect("application starts");
         let address = application.address();
@@ -392,4 +401,36 @@ pub fn quick_program(visits_per_reward: i64) -> serde_json::Value {
         "min_purchase_minor": 0, "min_minutes_between_visits": 0,
         "milestone_reward_id": null, "refund_expired_vouchers": true
     })
+}
+
+/// A clock that moves only when the test says so.
+pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl ManualClock {
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(std::sync::Mutex::new(chrono::Utc::now())))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now += by;
+    }
+}
+
+impl loyalty_domain::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// The use cases straight over the test database, with the given clock: what a job runs.
+pub fn service(
+    db: &TestDb,
+    clock: std::sync::Arc<dyn loyalty_domain::Clock>,
+) -> loyalty_domain::Loyalty {
+    use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
+
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let database = Database::connect(&url, PoolSettings::default()).unwrap();
+    loyalty_domain::Loyalty::new(std::sync::Arc::new(database), clock)
 }
