@@ -252,6 +252,7 @@ mod tests {
             external_id: Some("x".into()),
             card_token: "token".into(),
             account: Account::default(),
+            tier: Default::default(),
             created_at: at,
             updated_at: at,
         }
@@ -317,7 +318,7 @@ mod tests {
                 prop_assert_eq!(refunds.len(), 1);
                 prop_assert_eq!(refunds[0].points, -original.points);
             }
-            // Purchases earn the spend rule's floor, never a fraction.
+            // Purchases earn the spend rule's floor, never a fraction (no tiers here).
             for entry in ledger.iter().filter(|e| e.kind == EntryKind::Purchase) {
                 prop_assert_eq!(entry.points, program.spend_points(entry.amount_minor.unwrap()));
             }

@@ -5,6 +5,7 @@ use email_address::EmailAddress;
 use phonenumber::Mode;
 
 use crate::money::Country;
+use crate::program::{Program, TierStanding};
 use crate::tenant::TenantId;
 use crate::validation::{ValidationErrors, clean_text};
 
@@ -26,6 +27,9 @@ pub struct Customer {
     /// The random token of the customer's public card; not derivable from the id.
     pub card_token: String,
     pub account: Account,
+    /// Derived, not stored: the tier the lifetime points reach under the tenant's program. The
+    /// use cases fill it in; a customer as loaded from a store has the default.
+    pub tier: TierStanding,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +45,12 @@ pub struct Account {
 }
 
 impl Customer {
+    /// The customer with the standing their lifetime points give under `program`.
+    pub fn standing_under(mut self, program: &Program) -> Self {
+        self.tier = program.standing(self.account.lifetime_points);
+        self
+    }
+
     /// The first word of the name, for greeting on the public card.
     pub fn first_name(&self) -> Option<&str> {
         self.name

@@ -61,18 +61,19 @@ impl EarningRule for VisitRule {
     }
 }
 
-/// Points for spend, per the program's spend rule and minimum purchase.
+/// Points for spend, per the program's spend rule and minimum purchase, times the multiplier of
+/// the tier the customer's lifetime points reach.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpendRule;
 
 impl EarningRule for SpendRule {
-    fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
+    fn awards(&self, program: &Program, account: &Account, event: &EarningEvent) -> Vec<Award> {
         let EarningEvent::Purchase { amount_minor, .. } = *event else {
             return Vec::new();
         };
         vec![Award {
             kind: EntryKind::Purchase,
-            points: program.spend_points(amount_minor),
+            points: program.purchase_points(amount_minor, account.lifetime_points),
         }]
     }
 }

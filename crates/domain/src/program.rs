@@ -1,6 +1,8 @@
 //! A tenant's loyalty program: how visits and spend turn into stamps and points.
 
-use crate::validation::ValidationErrors;
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationErrors, clean_text};
 
 /// Points for spend: `floor(amount_minor / per_amount_minor) * points`. With `{1, 1000}` a
 /// purchase of 105.00 (10500 minor units) earns 10 points. Integers only, never floats.
@@ -8,6 +10,35 @@ use crate::validation::ValidationErrors;
 pub struct SpendRule {
     pub points: i64,
     pub per_amount_minor: i64,
+}
+
+/// A level customers reach by lifetime points (not their balance); purchases earn
+/// `multiplier_percent` of the spend rule's points, floored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    pub name: String,
+    pub min_lifetime_points: i64,
+    pub multiplier_percent: i64,
+}
+
+/// Where a customer stands among the program's tiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierStanding {
+    /// None below the lowest tier, or when the program has none.
+    pub tier: Option<String>,
+    pub multiplier_percent: i64,
+    /// Lifetime points still needed for the next tier; None at the top.
+    pub points_to_next_tier: Option<i64>,
+}
+
+impl Default for TierStanding {
+    fn default() -> Self {
+        Self {
+            tier: None,
+            multiplier_percent: 100,
+            points_to_next_tier: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +55,8 @@ pub struct Program {
     pub milestone_reward_id: Option<String>,
     /// Whether a voucher that expires unused gives its points back.
     pub refund_expired_vouchers: bool,
+    /// Tiers by lifetime points, lowest first.
+    pub tiers: Vec<Tier>,
 }
 
 /// Upper bounds that catch typos (an extra zero or three) without limiting real programs.
@@ -31,6 +64,10 @@ pub const MAX_VISITS_PER_REWARD: i64 = 1_000;
 pub const MAX_POINTS_PER_EVENT: i64 = 1_000_000;
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 pub const MAX_MINUTES_BETWEEN_VISITS: i64 = 7 * 24 * 60;
+pub const MAX_TIERS: usize = 10;
+pub const MAX_TIER_NAME_CHARS: usize = 50;
+pub const MIN_MULTIPLIER_PERCENT: i64 = 100;
+pub const MAX_MULTIPLIER_PERCENT: i64 = 1000;
 
 impl Default for Program {
     /// Ten stamps to a reward, ten points a visit, a point per 100 minor units spent (one per
@@ -47,6 +84,7 @@ impl Default for Program {
             min_minutes_between_visits: 60,
             milestone_reward_id: None,
             refund_expired_vouchers: true,
+            tiers: Vec::new(),
         }
     }
 }
@@ -96,7 +134,38 @@ impl Program {
             0,
             MAX_MINUTES_BETWEEN_VISITS,
         );
-        errors.into_result(self)
+        let mut program = self;
+        program.tiers = check_tiers(&mut errors, program.tiers);
+        errors.into_result(program)
+    }
+
+    /// The tier `lifetime_points` reach: the highest whose minimum they meet.
+    pub fn tier_for(&self, lifetime_points: i64) -> Option<&Tier> {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|tier| lifetime_points >= tier.min_lifetime_points)
+    }
+
+    pub fn standing(&self, lifetime_points: i64) -> TierStanding {
+        let tier = self.tier_for(lifetime_points);
+        TierStanding {
+            tier: tier.map(|t| t.name.clone()),
+            multiplier_percent: tier.map_or(100, |t| t.multiplier_percent),
+            points_to_next_tier: self
+                .tiers
+                .iter()
+                .find(|t| t.min_lifetime_points > lifetime_points)
+                .map(|next| next.min_lifetime_points - lifetime_points),
+        }
+    }
+
+    /// A purchase's points at the customer's tier: the spend rule's, times the tier's
+    /// multiplier, floored.
+    pub fn purchase_points(&self, amount_minor: i64, lifetime_points: i64) -> i64 {
+        let base = i128::from(self.spend_points(amount_minor));
+        let percent = i128::from(self.standing(lifetime_points).multiplier_percent);
+        i64::try_from(base * percent / 100).unwrap_or(i64::MAX)
     }
 
     /// Points a purchase of `amount_minor` earns under the spend rule.
@@ -117,6 +186,47 @@ impl Program {
     pub fn visits_to_next_milestone(&self, visits: i64) -> i64 {
         self.visits_per_reward - visits.rem_euclid(self.visits_per_reward)
     }
+}
+
+/// Checks each tier and returns them lowest first; minimums must differ, names too.
+fn check_tiers(errors: &mut ValidationErrors, mut tiers: Vec<Tier>) -> Vec<Tier> {
+    if tiers.len() > MAX_TIERS {
+        errors.add("tiers", format!("at most {MAX_TIERS} tiers"));
+    }
+    for (n, tier) in tiers.iter_mut().enumerate() {
+        match clean_text(&tier.name, MAX_TIER_NAME_CHARS) {
+            Ok(name) => tier.name = name,
+            Err(message) => errors.add(format!("tiers[{n}].name"), message),
+        }
+        if !(0..=MAX_AMOUNT_MINOR).contains(&tier.min_lifetime_points) {
+            errors.add(
+                format!("tiers[{n}].min_lifetime_points"),
+                format!("must be between 0 and {MAX_AMOUNT_MINOR}"),
+            );
+        }
+        if !(MIN_MULTIPLIER_PERCENT..=MAX_MULTIPLIER_PERCENT).contains(&tier.multiplier_percent) {
+            errors.add(
+                format!("tiers[{n}].multiplier_percent"),
+                format!("must be between {MIN_MULTIPLIER_PERCENT} and {MAX_MULTIPLIER_PERCENT}"),
+            );
+        }
+    }
+    tiers.sort_by_key(|t| t.min_lifetime_points);
+    if tiers
+        .windows(2)
+        .any(|pair| pair[0].min_lifetime_points == pair[1].min_lifetime_points)
+    {
+        errors.add(
+            "tiers",
+            "no two tiers may start at the same lifetime points",
+        );
+    }
+    let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        errors.add("tiers", "tier names must differ");
+    }
+    tiers
 }
 
 #[cfg(test)]
@@ -199,6 +309,36 @@ mod tests {
             let p = program(3, per, 0);
             let (low, high) = if a <= b { (a, b) } else { (b, a) };
             prop_assert!(p.spend_points(low) <= p.spend_points(high));
+        }
+
+        #[test]
+        fn tiers_follow_lifetime_points_and_only_ever_multiply(
+            mins in prop::collection::btree_set(0i64..100_000, 1..5),
+            percents in prop::collection::vec(100i64..=1000, 5),
+            lifetime in 0i64..200_000,
+            more in 0i64..50_000,
+            amount in 0i64..10_000_000,
+        ) {
+            let tiers: Vec<Tier> = mins.iter().zip(&percents).enumerate()
+                .map(|(n, (min, pct))| Tier { name: format!("T{n}"), min_lifetime_points: *min, multiplier_percent: *pct })
+                .collect();
+            let p = Program { tiers: tiers.clone(), ..Program::default() }.validate().unwrap();
+            let standing = p.standing(lifetime);
+            // The tier reached is the highest whose minimum the lifetime points meet.
+            let expected = tiers.iter().rfind(|t| t.min_lifetime_points <= lifetime);
+            prop_assert_eq!(standing.tier.as_deref(), expected.map(|t| t.name.as_str()));
+            if let Some(next) = standing.points_to_next_tier {
+                prop_assert!(next > 0);
+                prop_assert_ne!(p.standing(lifetime + next).tier, standing.tier.clone());
+            }
+            // More lifetime points never lower the tier's minimum.
+            let later = p.tier_for(lifetime + more).map_or(-1, |t| t.min_lifetime_points);
+            prop_assert!(later >= p.tier_for(lifetime).map_or(-1, |t| t.min_lifetime_points));
+            // A multiplier only multiplies, floored, in integers.
+            let base = p.spend_points(amount);
+            let earned = p.purchase_points(amount, lifetime);
+            prop_assert_eq!(earned, base * standing.multiplier_percent / 100);
+            prop_assert!(earned >= base);
         }
 
         #[test]

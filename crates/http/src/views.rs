@@ -135,6 +135,17 @@ pub(crate) struct ProgramBody {
     pub milestone_reward_id: Option<String>,
     #[serde(default = "refund_expired_vouchers_default")]
     pub refund_expired_vouchers: bool,
+    /// Tiers by lifetime points; empty for none.
+    #[serde(default)]
+    pub tiers: Vec<TierBody>,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TierBody {
+    pub name: String,
+    pub min_lifetime_points: i64,
+    pub multiplier_percent: i64,
 }
 
 fn refund_expired_vouchers_default() -> bool {
@@ -154,6 +165,15 @@ impl From<Program> for ProgramBody {
             min_minutes_between_visits: p.min_minutes_between_visits,
             milestone_reward_id: p.milestone_reward_id,
             refund_expired_vouchers: p.refund_expired_vouchers,
+            tiers: p
+                .tiers
+                .into_iter()
+                .map(|t| TierBody {
+                    name: t.name,
+                    min_lifetime_points: t.min_lifetime_points,
+                    multiplier_percent: t.multiplier_percent,
+                })
+                .collect(),
         }
     }
 }
@@ -171,6 +191,15 @@ impl From<ProgramBody> for Program {
             min_minutes_between_visits: b.min_minutes_between_visits,
             milestone_reward_id: b.milestone_reward_id,
             refund_expired_vouchers: b.refund_expired_vouchers,
+            tiers: b
+                .tiers
+                .into_iter()
+                .map(|t| loyalty_domain::program::Tier {
+                    name: t.name,
+                    min_lifetime_points: t.min_lifetime_points,
+                    multiplier_percent: t.multiplier_percent,
+                })
+                .collect(),
         }
     }
 }
@@ -187,6 +216,9 @@ pub(crate) struct CustomerView {
     lifetime_points: i64,
     visits: i64,
     last_visit_at: Option<String>,
+    /// The tier the lifetime points reach, and what the next one takes.
+    tier: Option<String>,
+    points_to_next_tier: Option<i64>,
     card_token: String,
     created_at: String,
     updated_at: String,
@@ -204,6 +236,8 @@ impl From<Customer> for CustomerView {
             lifetime_points: c.account.lifetime_points,
             visits: c.account.visits,
             last_visit_at: c.account.last_visit_at.map(timestamp),
+            tier: c.tier.tier,
+            points_to_next_tier: c.tier.points_to_next_tier,
             card_token: c.card_token,
             created_at: timestamp(c.created_at),
             updated_at: timestamp(c.updated_at),

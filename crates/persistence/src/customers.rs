@@ -67,6 +67,7 @@ impl CustomerRow {
                 visits: self.visits,
                 last_visit_at: self.last_visit_at.map(|at| at.and_utc()),
             },
+            tier: Default::default(),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
         })

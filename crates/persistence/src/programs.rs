@@ -7,10 +7,10 @@ use loyalty_domain::program::{Program, SpendRule};
 use loyalty_domain::store::ProgramRecords;
 use loyalty_domain::tenant::TenantId;
 
-use crate::DbConnection;
-use crate::rows::naive;
+use crate::rows::{corrupt, naive};
 use crate::schema::programs;
 use crate::transaction::{Tx, store_error};
+use crate::{DbConnection, PersistenceError};
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = programs)]
@@ -27,6 +27,7 @@ struct ProgramRow {
     updated_at: NaiveDateTime,
     milestone_reward_id: Option<String>,
     refund_expired_vouchers: bool,
+    tiers: String,
 }
 
 impl ProgramRecords for Tx<'_> {
@@ -37,7 +38,14 @@ impl ProgramRecords for Tx<'_> {
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        Ok(row.map(|row| Program {
+        let row = row
+            .map(|row| {
+                let tiers =
+                    serde_json::from_str(&row.tiers).map_err(|e| corrupt("program tiers", e))?;
+                Ok::<_, PersistenceError>((row, tiers))
+            })
+            .transpose()?;
+        Ok(row.map(|(row, tiers)| Program {
             visits_per_reward: row.visits_per_reward,
             points_per_visit: row.points_per_visit,
             spend_rule: SpendRule {
@@ -48,6 +56,7 @@ impl ProgramRecords for Tx<'_> {
             min_minutes_between_visits: row.min_minutes_between_visits,
             milestone_reward_id: row.milestone_reward_id,
             refund_expired_vouchers: row.refund_expired_vouchers,
+            tiers,
         }))
     }
 
@@ -68,6 +77,8 @@ impl ProgramRecords for Tx<'_> {
             updated_at: naive(at),
             milestone_reward_id: program.milestone_reward_id.clone(),
             refund_expired_vouchers: program.refund_expired_vouchers,
+            tiers: serde_json::to_string(&program.tiers)
+                .map_err(|e| corrupt("program tiers", e))?,
         };
         let upsert = diesel::insert_into(programs::table).values(&row);
         // An upsert is ON CONFLICT, which MultiConnection cannot express: one statement per backend.

@@ -44,6 +44,8 @@ diesel::table! {
         updated_at -> Timestamp,
         milestone_reward_id -> Nullable<Text>,
         refund_expired_vouchers -> Bool,
+        /// JSON array of tiers, lowest first.
+        tiers -> Text,
     }
 }
 

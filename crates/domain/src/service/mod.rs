@@ -408,6 +408,7 @@ impl Loyalty {
         self.idempotently(tenant, idempotent, |uow| {
             let country = tenant_of(uow, tenant)?.country;
             let clean = details.clean(country)?;
+            let program = program_of(uow, tenant)?;
             if !clean.has_identifier() {
                 return Err(ValidationErrors::single(
                     "phone",
@@ -425,6 +426,7 @@ impl Loyalty {
                 external_id: clean.external_id,
                 card_token: card_token.clone(),
                 account: Account::default(),
+                tier: program.standing(0),
                 created_at: now,
                 updated_at: now,
             };
@@ -442,7 +444,14 @@ impl Loyalty {
         self.page(
             page,
             |c: &Customer| &c.id,
-            |uow| Ok(uow.customers(tenant, page)?),
+            |uow| {
+                let program = program_of(uow, tenant)?;
+                let customers = uow.customers(tenant, page)?;
+                Ok(customers
+                    .into_iter()
+                    .map(|c| c.standing_under(&program))
+                    .collect())
+            },
         )
     }
 
@@ -470,15 +479,20 @@ impl Loyalty {
                     CustomerLookup::ExternalId(raw.trim().to_owned())
                 }
             };
-            Ok(uow.find_customer(tenant, &normalized)?)
+            let program = program_of(uow, tenant)?;
+            Ok(uow
+                .find_customer(tenant, &normalized)?
+                .map(|c| c.standing_under(&program)))
         })
     }
 
     pub fn customer(&self, caller: &Principal, id: &str) -> Result<Customer, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         reading(self.store.as_ref(), |uow| {
-            uow.customer(tenant, id)?
-                .ok_or(LoyaltyError::NotFound(Resource::Customer))
+            let customer = uow
+                .customer(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            Ok(customer.standing_under(&program_of(uow, tenant)?))
         })
     }
 
@@ -520,7 +534,7 @@ impl Loyalty {
             customer.external_id = clean.external_id;
             customer.updated_at = now;
             uow.update_customer(&customer)?;
-            Ok(customer)
+            Ok(customer.standing_under(&program_of(uow, tenant)?))
         })
     }
 
@@ -557,12 +571,14 @@ impl Loyalty {
         })
     }
 
-    /// Locks the customer, plans postings from the program and the account, writes them.
+    /// Locks the customer, plans postings from the account, writes them, and reports the account
+    /// with its standing under `program`.
     fn post_to(
         &self,
         uow: &mut dyn UnitOfWork,
         caller: &Caller<'_>,
         tenant: &TenantId,
+        program: &Program,
         customer_id: &str,
         plan: &mut Planner<'_>,
     ) -> Result<Posted, LoyaltyError> {
@@ -581,7 +597,7 @@ impl Loyalty {
         }
         uow.update_customer(&customer)?;
         Ok(Posted {
-            customer,
+            customer: customer.standing_under(program),
             entries,
             voucher: None,
         })
@@ -599,8 +615,13 @@ impl Loyalty {
         let now = self.now();
         self.idempotently(tenant, idempotent, |uow| {
             let program = program_of(uow, tenant)?;
-            let mut posted =
-                self.post_to(uow, caller, tenant, customer_id, &mut |_, customer| {
+            let mut posted = self.post_to(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |_, customer| {
                     plan_visit(
                         &program,
                         &self.rules,
@@ -609,7 +630,8 @@ impl Loyalty {
                         note,
                         now,
                     )
-                })?;
+                },
+            )?;
             let milestone = posted
                 .entries
                 .iter()
@@ -638,18 +660,25 @@ impl Loyalty {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
         self.idempotently(tenant, idempotent, |uow| {
-            self.post_to(uow, caller, tenant, customer_id, &mut |uow, customer| {
-                let program = program_of(uow, tenant)?;
-                let tenant_currency = tenant_of(uow, tenant)?.currency;
-                plan_purchase(
-                    &program,
-                    &self.rules,
-                    &customer.account,
-                    &tenant_currency,
-                    purchase,
-                    now,
-                )
-            })
+            let program = program_of(uow, tenant)?;
+            self.post_to(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |uow, customer| {
+                    let tenant_currency = tenant_of(uow, tenant)?.currency;
+                    plan_purchase(
+                        &program,
+                        &self.rules,
+                        &customer.account,
+                        &tenant_currency,
+                        purchase,
+                        now,
+                    )
+                },
+            )
         })
     }
 
@@ -664,9 +693,17 @@ impl Loyalty {
     ) -> Result<Outcome<Posted>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::TenantAdmin)?;
         self.idempotently(tenant, idempotent, |uow| {
-            self.post_to(uow, caller, tenant, customer_id, &mut |_, customer| {
-                plan_adjustment(&customer.account, points, reason, allow_negative)
-            })
+            let program = program_of(uow, tenant)?;
+            self.post_to(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |_, customer| {
+                    plan_adjustment(&customer.account, points, reason, allow_negative)
+                },
+            )
         })
     }
 
@@ -683,11 +720,19 @@ impl Loyalty {
             let original = uow
                 .entry(tenant, entry_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::LedgerEntry))?;
-            self.post_to(uow, caller, tenant, &original.customer_id, &mut |uow, _| {
-                // Read after the customer is locked: a concurrent reversal has committed or waits.
-                let existing = uow.reversal_of(tenant, &original.id)?;
-                plan_reversal(&original, existing.as_ref(), reason)
-            })
+            let program = program_of(uow, tenant)?;
+            self.post_to(
+                uow,
+                caller,
+                tenant,
+                &program,
+                &original.customer_id,
+                &mut |uow, _| {
+                    // Read after the customer is locked: a concurrent reversal has committed or waits.
+                    let existing = uow.reversal_of(tenant, &original.id)?;
+                    plan_reversal(&original, existing.as_ref(), reason)
+                },
+            )
         })
     }
 

@@ -208,6 +208,7 @@ impl Loyalty {
                 uow.append_entry(&entry)?;
             }
             uow.update_customer(&customer)?;
+            let customer = customer.standing_under(&program_of(uow, tenant)?);
             Ok(Redeemed {
                 redemption,
                 customer,
@@ -299,7 +300,7 @@ impl Loyalty {
             let customer = uow
                 .customer(tenant, &voucher.customer_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-            Ok((voucher, customer))
+            Ok((voucher, customer.standing_under(&program_of(uow, tenant)?)))
         })
     }
 
