@@ -140,8 +140,8 @@ pub fn jobs(database: Database, command: JobsCommand) -> Result<(), AdminError> 
         Some(report) => {
             let report = report?;
             println!(
-                "expired {} voucher(s); refunded {} point(s)",
-                report.expired, report.refunded_points
+                "expired {} voucher(s); refunded {} point(s); expired {} unspent point(s)",
+                report.expired, report.refunded_points, report.expired_points
             );
         }
         None => println!("another process is expiring vouchers right now; nothing done"),

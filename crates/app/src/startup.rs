@@ -139,11 +139,14 @@ async fn sweep_periodically(
         })
         .await;
         match swept {
-            Ok(Ok(Some(Ok(report)))) if report.expired > 0 => tracing::info!(
-                expired = report.expired,
-                refunded_points = report.refunded_points,
-                "expired overdue vouchers"
-            ),
+            Ok(Ok(Some(Ok(report)))) if report.expired > 0 || report.expired_points > 0 => {
+                tracing::info!(
+                    expired_vouchers = report.expired,
+                    refunded_points = report.refunded_points,
+                    expired_points = report.expired_points,
+                    "expiry sweep"
+                );
+            }
             Ok(Ok(Some(Ok(_)) | None)) => {}
             Ok(Ok(Some(Err(error)))) => {
                 tracing::error!(error = ?error, "voucher expiry sweep failed")

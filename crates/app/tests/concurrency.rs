@@ -155,6 +155,10 @@ on_both_backends! {
         assert_eq!(db.scalar(
             "SELECT COUNT(*) AS n FROM customers c WHERE c.visits <> (SELECT COUNT(*) \
              FROM ledger_entries e WHERE e.customer_id = c.id AND e.kind = 'visit')"), 0);
+        // The point lots add up to each balance.
+        assert_eq!(db.scalar(
+            "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(l.remaining), 0) \
+             FROM point_lots l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)"), 0);
         // Invariant 2: nothing went negative (no request here allowed it).
         assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE balance_after < 0"), 0);
         assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM customers WHERE balance < 0"), 0);

@@ -251,9 +251,9 @@ on_both_backends! {
         let output = Command::new(env!("CARGO_BIN_EXE_loyalty")).args(["jobs", "run-expiry"])
             .env("DATABASE_URL", app.db.url()).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "expired 0 voucher(s); refunded 0 point(s)\n");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "expired 0 voucher(s); refunded 0 point(s); expired 0 unspent point(s)\n");
         let loyalty = support::service(&app.db, clock.clone());
-        assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport { expired: 1, refunded_points: 25 });
+        assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport { expired: 1, refunded_points: 25, expired_points: 0 });
         assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport::default(), "idempotent");
         assert_eq!(balance(&app, &acme, &customer).await, 75);
         let (_, kept_now) = app.call("GET", &format!("/api/v1/redemptions/{}", kept["id"].as_str().unwrap()), &acme.staff, None, None).await;

@@ -7,7 +7,7 @@ use crate::LoyaltyError;
 use crate::customer::Customer;
 use crate::tenant::TenantId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Visit,
@@ -20,6 +20,8 @@ pub enum EntryKind {
     Redemption,
     /// A voucher's points given back (cancelled, or expired unused).
     Refund,
+    /// Earned points that reached their expiry unspent.
+    Expiry,
 }
 
 impl EntryKind {
@@ -32,19 +34,13 @@ impl EntryKind {
             Self::Milestone => "milestone",
             Self::Redemption => "redemption",
             Self::Refund => "refund",
+            Self::Expiry => "expiry",
         }
     }
 
+    /// The kind a stored text names; serde derives the table, so no variant can be missed.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Visit,
-            Self::Purchase,
-            Self::Adjustment,
-            Self::Reversal,
-            Self::Milestone,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
     }
 }
 
@@ -135,7 +131,7 @@ pub fn post(
             | EntryKind::Adjustment => posting.points.max(0),
             EntryKind::Reversal => posting.points.min(0),
             // Spending and giving spent points back are not earning.
-            EntryKind::Redemption | EntryKind::Refund => 0,
+            EntryKind::Redemption | EntryKind::Refund | EntryKind::Expiry => 0,
         };
         account.lifetime_points = account
             .lifetime_points
@@ -169,4 +165,28 @@ pub fn post(
     }
     customer.updated_at = provenance.at;
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryKind;
+
+    #[test]
+    fn every_kind_reads_back_from_its_text() {
+        let kinds = [
+            EntryKind::Visit,
+            EntryKind::Purchase,
+            EntryKind::Adjustment,
+            EntryKind::Reversal,
+            EntryKind::Milestone,
+            EntryKind::Redemption,
+            EntryKind::Refund,
+            EntryKind::Expiry,
+        ];
+        for kind in kinds {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(EntryKind::parse("bonus"), None);
+    }
 }

@@ -12,6 +12,7 @@ pub mod earning;
 mod error;
 pub mod idempotency;
 pub mod ledger;
+pub mod lots;
 pub mod money;
 pub mod page;
 pub mod program;

@@ -57,6 +57,8 @@ pub struct Program {
     pub refund_expired_vouchers: bool,
     /// Tiers by lifetime points, lowest first.
     pub tiers: Vec<Tier>,
+    /// Days earned points stay spendable; None: they never expire.
+    pub points_expire_after_days: Option<i64>,
 }
 
 /// Upper bounds that catch typos (an extra zero or three) without limiting real programs.
@@ -65,6 +67,7 @@ pub const MAX_POINTS_PER_EVENT: i64 = 1_000_000;
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 pub const MAX_MINUTES_BETWEEN_VISITS: i64 = 7 * 24 * 60;
 pub const MAX_TIERS: usize = 10;
+pub const MAX_POINTS_LIFE_DAYS: i64 = 3650;
 pub const MAX_TIER_NAME_CHARS: usize = 50;
 pub const MIN_MULTIPLIER_PERCENT: i64 = 100;
 pub const MAX_MULTIPLIER_PERCENT: i64 = 1000;
@@ -85,6 +88,7 @@ impl Default for Program {
             milestone_reward_id: None,
             refund_expired_vouchers: true,
             tiers: Vec::new(),
+            points_expire_after_days: None,
         }
     }
 }
@@ -134,6 +138,15 @@ impl Program {
             0,
             MAX_MINUTES_BETWEEN_VISITS,
         );
+        if self
+            .points_expire_after_days
+            .is_some_and(|days| !(1..=MAX_POINTS_LIFE_DAYS).contains(&days))
+        {
+            errors.add(
+                "points_expire_after_days",
+                format!("must be between 1 and {MAX_POINTS_LIFE_DAYS}, or null for never"),
+            );
+        }
         let mut program = self;
         program.tiers = check_tiers(&mut errors, program.tiers);
         errors.into_result(program)
@@ -158,6 +171,15 @@ impl Program {
                 .find(|t| t.min_lifetime_points > lifetime_points)
                 .map(|next| next.min_lifetime_points - lifetime_points),
         }
+    }
+
+    /// When points earned at `earned_at` expire under this program.
+    pub fn points_expiry(
+        &self,
+        earned_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.points_expire_after_days
+            .map(|days| earned_at + chrono::Duration::days(days))
     }
 
     /// A purchase's points at the customer's tier: the spend rule's, times the tier's

@@ -14,6 +14,7 @@ use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
 use crate::idempotency::{IdempotencyKey, StoredResponse};
 use crate::ledger::LedgerEntry;
+use crate::lots::{Draw, Lot};
 use crate::page::PageRequest;
 use crate::program::Program;
 use crate::redemption::{Redemption, RedemptionStatus};
@@ -119,6 +120,12 @@ pub trait LedgerRecords {
         tenant: &TenantId,
         entry_id: &str,
     ) -> Result<Option<LedgerEntry>, StoreError>;
+    /// The entry that spent points on a voucher.
+    fn redemption_entry(
+        &mut self,
+        tenant: &TenantId,
+        redemption_id: &str,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
     /// Up to `page.fetch_limit()` of the customer's entries after the cursor, newest first.
     fn entries(
         &mut self,
@@ -216,6 +223,33 @@ pub trait RedemptionRecords {
     fn update_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
 }
 
+pub trait LotRecords {
+    /// The customer's lots that still hold points (or debt).
+    fn open_lots(&mut self, tenant: &TenantId, customer_id: &str) -> Result<Vec<Lot>, StoreError>;
+    fn lots_by_id(&mut self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Lot>, StoreError>;
+    fn insert_lot(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &str,
+        lot: &Lot,
+    ) -> Result<(), StoreError>;
+    fn update_lot(&mut self, tenant: &TenantId, lot: &Lot) -> Result<(), StoreError>;
+    /// Records which lots a spending entry drew from, for a later refund.
+    fn insert_draws(
+        &mut self,
+        tenant: &TenantId,
+        entry_id: &str,
+        draws: &[Draw],
+    ) -> Result<(), StoreError>;
+    fn draws_of(&mut self, tenant: &TenantId, entry_id: &str) -> Result<Vec<Draw>, StoreError>;
+    /// Up to `limit` customers, of any tenant, holding points whose expiry is at or before `now`.
+    fn customers_with_expiring_points(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, String)>, StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
     TenantRecords
@@ -226,6 +260,7 @@ pub trait UnitOfWork:
     + IdempotencyRecords
     + RewardRecords
     + RedemptionRecords
+    + LotRecords
 {
 }
 
@@ -238,6 +273,7 @@ impl<T> UnitOfWork for T where
         + IdempotencyRecords
         + RewardRecords
         + RedemptionRecords
+        + LotRecords
 {
 }
 

@@ -138,6 +138,9 @@ pub(crate) struct ProgramBody {
     /// Tiers by lifetime points; empty for none.
     #[serde(default)]
     pub tiers: Vec<TierBody>,
+    /// Days earned points stay spendable; null: never expire.
+    #[serde(default)]
+    pub points_expire_after_days: Option<i64>,
 }
 
 #[derive(Serialize, serde::Deserialize)]
@@ -174,6 +177,7 @@ impl From<Program> for ProgramBody {
                     multiplier_percent: t.multiplier_percent,
                 })
                 .collect(),
+            points_expire_after_days: p.points_expire_after_days,
         }
     }
 }
@@ -200,6 +204,7 @@ impl From<ProgramBody> for Program {
                     multiplier_percent: t.multiplier_percent,
                 })
                 .collect(),
+            points_expire_after_days: b.points_expire_after_days,
         }
     }
 }

@@ -118,6 +118,22 @@ impl LedgerRecords for Tx<'_> {
         )
     }
 
+    fn redemption_entry(
+        &mut self,
+        tenant: &TenantId,
+        redemption_id: &str,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
+        let row = ledger_entries::table
+            .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
+            .filter(ledger_entries::redemption_id.eq(redemption_id))
+            .filter(ledger_entries::kind.eq(EntryKind::Redemption.as_str()))
+            .select(EntryRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        convert_one(row, EntryRow::into_domain)
+    }
+
     fn entries(
         &mut self,
         tenant: &TenantId,

@@ -10,6 +10,7 @@ mod database;
 mod error;
 mod keys;
 mod ledger;
+mod lots;
 mod migrations;
 mod programs;
 mod readiness;

@@ -28,6 +28,7 @@ struct ProgramRow {
     milestone_reward_id: Option<String>,
     refund_expired_vouchers: bool,
     tiers: String,
+    points_expire_after_days: Option<i64>,
 }
 
 impl ProgramRecords for Tx<'_> {
@@ -57,6 +58,7 @@ impl ProgramRecords for Tx<'_> {
             milestone_reward_id: row.milestone_reward_id,
             refund_expired_vouchers: row.refund_expired_vouchers,
             tiers,
+            points_expire_after_days: row.points_expire_after_days,
         }))
     }
 
@@ -79,6 +81,7 @@ impl ProgramRecords for Tx<'_> {
             refund_expired_vouchers: program.refund_expired_vouchers,
             tiers: serde_json::to_string(&program.tiers)
                 .map_err(|e| corrupt("program tiers", e))?,
+            points_expire_after_days: program.points_expire_after_days,
         };
         let upsert = diesel::insert_into(programs::table).values(&row);
         // An upsert is ON CONFLICT, which MultiConnection cannot express: one statement per backend.

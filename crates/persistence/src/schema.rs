@@ -46,6 +46,7 @@ diesel::table! {
         refund_expired_vouchers -> Bool,
         /// JSON array of tiers, lowest first.
         tiers -> Text,
+        points_expire_after_days -> Nullable<BigInt>,
     }
 }
 
@@ -129,5 +130,26 @@ diesel::table! {
         expires_at -> Timestamp,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    point_lots (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        customer_id -> Text,
+        source_entry_id -> Text,
+        earned_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        remaining -> BigInt,
+    }
+}
+
+diesel::table! {
+    lot_draws (tenant_id, entry_id, lot_id) {
+        tenant_id -> Text,
+        entry_id -> Text,
+        lot_id -> Text,
+        points -> BigInt,
     }
 }

@@ -1,6 +1,7 @@
 //! The use cases, each one transaction on the store port, each one checking the caller's role
 //! first. HTTP handlers and CLI commands call these and nothing below them.
 
+mod lots;
 mod rewards;
 
 pub use rewards::{Redeemed, SweepReport};
@@ -595,6 +596,7 @@ impl Loyalty {
         for entry in &entries {
             uow.append_entry(entry)?;
         }
+        lots::book_entries(uow, tenant, &customer.id, program, &entries)?;
         uow.update_customer(&customer)?;
         Ok(Posted {
             customer: customer.standing_under(program),

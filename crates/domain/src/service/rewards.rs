@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Caller, Loyalty, program_of};
+use super::{Caller, Loyalty, lots, program_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
 use crate::customer::Customer;
@@ -31,8 +31,12 @@ pub struct Redeemed {
 /// What one expiry sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Vouchers that expired.
     pub expired: u64,
+    /// Points their refunds gave back.
     pub refunded_points: i64,
+    /// Earned points that expired unspent.
+    pub expired_points: i64,
 }
 
 /// The voucher as a reader should see it at `now`: an issued voucher past its expiry reads
@@ -68,9 +72,12 @@ fn post_to_customer(
     let mut customer = uow
         .customer_for_update(tenant, customer_id)?
         .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-    for entry in post(&mut customer, postings, provenance)? {
-        uow.append_entry(&entry)?;
+    let entries = post(&mut customer, postings, provenance)?;
+    for entry in &entries {
+        uow.append_entry(entry)?;
     }
+    let program = program_of(uow, tenant)?;
+    lots::book_entries(uow, tenant, customer_id, &program, &entries)?;
     uow.update_customer(&customer)?;
     Ok(customer)
 }
@@ -204,11 +211,14 @@ impl Loyalty {
                 request_id: caller.request_id.clone(),
                 at: now,
             };
-            for entry in post(&mut customer, vec![posting], &provenance)? {
-                uow.append_entry(&entry)?;
+            let entries = post(&mut customer, vec![posting], &provenance)?;
+            for entry in &entries {
+                uow.append_entry(entry)?;
             }
+            let program = program_of(uow, tenant)?;
+            lots::book_entries(uow, tenant, &customer.id, &program, &entries)?;
             uow.update_customer(&customer)?;
-            let customer = customer.standing_under(&program_of(uow, tenant)?);
+            let customer = customer.standing_under(&program);
             Ok(Redeemed {
                 redemption,
                 customer,
@@ -336,6 +346,55 @@ impl Loyalty {
     /// a fulfilment leaves the voucher either fulfilled or expired-and-refunded, never both; and
     /// running it twice changes nothing the second time.
     pub fn sweep_expired(&self) -> Result<SweepReport, LoyaltyError> {
+        let mut report = self.expire_vouchers()?;
+        report.expired_points = self.expire_points()?;
+        Ok(report)
+    }
+
+    /// Takes unspent points whose lots reached their expiry off each balance, with an `expiry`
+    /// ledger entry per customer; a customer's lots and balance move in one transaction.
+    fn expire_points(&self) -> Result<i64, LoyaltyError> {
+        let mut expired_points = 0;
+        loop {
+            let now = self.now();
+            let due = reading(self.store.as_ref(), |uow| {
+                Ok(uow.customers_with_expiring_points(now, SWEEP_BATCH)?)
+            })?;
+            for (tenant, customer_id) in &due {
+                expired_points += within(self.store.as_ref(), |uow| {
+                    let Some(mut customer) = uow.customer_for_update(tenant, customer_id)? else {
+                        return Ok(0);
+                    };
+                    let before = uow.open_lots(tenant, customer_id)?;
+                    let mut book = crate::lots::LotBook::new(before.clone());
+                    let expired = book.expire(now);
+                    if expired == 0 {
+                        return Ok(0);
+                    }
+                    let provenance = Provenance {
+                        actor_key_id: SWEEP_ACTOR.to_owned(),
+                        request_id: None,
+                        at: now,
+                    };
+                    for entry in post(
+                        &mut customer,
+                        vec![Posting::new(EntryKind::Expiry, -expired)],
+                        &provenance,
+                    )? {
+                        uow.append_entry(&entry)?;
+                    }
+                    lots::write_back(uow, tenant, customer_id, &before, book.lots())?;
+                    uow.update_customer(&customer)?;
+                    Ok(expired)
+                })?;
+            }
+            if (due.len() as i64) < SWEEP_BATCH {
+                return Ok(expired_points);
+            }
+        }
+    }
+
+    fn expire_vouchers(&self) -> Result<SweepReport, LoyaltyError> {
         let mut report = SweepReport::default();
         loop {
             let now = self.now();

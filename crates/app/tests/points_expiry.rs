@@ -1,0 +1,156 @@
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+mod support;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
+
+async fn setup(backend: support::Backend) -> (TestApp, Arc<ManualClock>, Tenant, String) {
+    let clock = ManualClock::new();
+    let app = TestApp::spawn_with_clock(TestDb::create(backend), &[], clock.clone()).await;
+    let platform = app.platform_key();
+    let acme = app.tenant(&platform, "acme").await;
+    let mut program = quick_program(3);
+    program["points_expire_after_days"] = json!(30);
+    app.program(&acme.admin, program).await;
+    let customer = app
+        .enrol(&acme.staff, json!({"email": "zoe@example.com"}))
+        .await;
+    (app, clock, acme, customer)
+}
+
+async fn buy(app: &TestApp, acme: &Tenant, customer: &str, amount: i64, key: &str) -> Value {
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{customer}/purchases"),
+            &acme.staff,
+            Some(key),
+            Some(json!({"amount_minor": amount, "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn spend(app: &TestApp, acme: &Tenant, customer: &str, points: i64, key: &str) {
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{customer}/adjustments"),
+            &acme.admin,
+            Some(key),
+            Some(json!({"points": -points, "reason": "spent"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn balance(app: &TestApp, acme: &Tenant, customer: &str) -> i64 {
+    app.call(
+        "GET",
+        &format!("/api/v1/customers/{customer}"),
+        &acme.staff,
+        None,
+        None,
+    )
+    .await
+    .1["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The lots hold exactly the balance.
+fn assert_lots_match(app: &TestApp) {
+    assert_eq!(app.db.scalar(
+        "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(l.remaining), 0) \
+         FROM point_lots l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)"), 0);
+}
+
+on_both_backends! {
+    async fn unspent_points_expire_and_spending_draws_the_oldest_first(backend) {
+        let (app, clock, acme, customer) = setup(backend).await;
+        buy(&app, &acme, &customer, 10_000, "p1").await; // 100 points, expiring after day 30
+        clock.advance(Duration::days(10));
+        buy(&app, &acme, &customer, 5_000, "p2").await; // 50 points, expiring after day 40
+        spend(&app, &acme, &customer, 60, "s1").await; // drawn from the first lot: 40 left there
+        assert_eq!(balance(&app, &acme, &customer).await, 90);
+        assert_lots_match(&app);
+
+        clock.advance(Duration::days(21)); // day 31: the first lot's day has ended
+        let loyalty = support::service(&app.db, clock.clone());
+        let report = loyalty.sweep_expired().unwrap();
+        assert_eq!(report.expired_points, 40, "only the unspent rest of the older lot");
+        assert_eq!(loyalty.sweep_expired().unwrap().expired_points, 0, "once");
+        assert_eq!(balance(&app, &acme, &customer).await, 50);
+        let (_, ledger) = app.call("GET", &format!("/api/v1/customers/{customer}/ledger?limit=1"), &acme.staff, None, None).await;
+        let entry = &ledger["items"][0];
+        assert_eq!((entry["kind"].as_str(), entry["points"].as_i64(), entry["balance_after"].as_i64()), (Some("expiry"), Some(-40), Some(50)));
+        assert_eq!(entry["actor"], "system:expiry");
+        assert_lots_match(&app);
+
+        clock.advance(Duration::days(10));
+        assert_eq!(loyalty.sweep_expired().unwrap().expired_points, 50);
+        assert_eq!(balance(&app, &acme, &customer).await, 0);
+        assert_lots_match(&app);
+    }
+
+    async fn refunds_go_back_to_the_lots_they_came_from(backend) {
+        let (app, clock, acme, customer) = setup(backend).await;
+        buy(&app, &acme, &customer, 10_000, "p1").await;
+        let (status, reward) = app.call("POST", "/api/v1/rewards", &acme.admin, None,
+            Some(json!({"name": "Wash", "cost_points": 80, "valid_days": 60}))).await;
+        assert_eq!(status, 201);
+        let (status, voucher) = app.call("POST", &format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r1"),
+            Some(json!({"reward_id": reward["id"]}))).await;
+        assert_eq!(status, 201, "{voucher}");
+        clock.advance(Duration::days(5));
+        buy(&app, &acme, &customer, 3_000, "p2").await; // 30 points in a later lot
+        let cancel = format!("/api/v1/redemptions/{}/cancel", voucher["id"].as_str().unwrap());
+        assert_eq!(app.call("POST", &cancel, &acme.staff, None, None).await.0, 200);
+        assert_eq!(balance(&app, &acme, &customer).await, 130);
+        assert_lots_match(&app);
+        // The refunded 80 kept the first lot's expiry: they leave with it.
+        clock.advance(Duration::days(26));
+        let report = support::service(&app.db, clock.clone()).sweep_expired().unwrap();
+        assert_eq!(report.expired_points, 100);
+        assert_eq!(balance(&app, &acme, &customer).await, 30);
+        assert_lots_match(&app);
+    }
+
+    async fn a_refunded_purchase_takes_its_own_points_back_first(backend) {
+        let (app, clock, acme, customer) = setup(backend).await;
+        buy(&app, &acme, &customer, 5_000, "p1").await; // 50, the older lot
+        clock.advance(Duration::days(3));
+        let second = buy(&app, &acme, &customer, 2_000, "p2").await; // 20, a later lot
+        let entry = second["ledger_entry_id"].as_str().unwrap();
+        let (status, _) = app.call("POST", &format!("/api/v1/ledger/{entry}/reversal"), &acme.staff, Some("rev"),
+            Some(json!({"reason": "returned"}))).await;
+        assert_eq!(status, 201);
+        assert_eq!(balance(&app, &acme, &customer).await, 50);
+        // The older lot is untouched: all 50 expire with it.
+        clock.advance(Duration::days(28));
+        assert_eq!(support::service(&app.db, clock.clone()).sweep_expired().unwrap().expired_points, 50);
+        assert_lots_match(&app);
+    }
+
+    async fn points_without_an_expiry_never_expire(backend) {
+        let clock = ManualClock::new();
+        let app = TestApp::spawn_with_clock(TestDb::create(backend), &[], clock.clone()).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.program(&acme.admin, quick_program(3)).await;
+        let customer = app.enrol(&acme.staff, json!({"email": "z@example.com"})).await;
+        buy(&app, &acme, &customer, 10_000, "p1").await;
+        clock.advance(Duration::days(3650));
+        assert_eq!(support::service(&app.db, clock.clone()).sweep_expired().unwrap().expired_points, 0);
+        assert_eq!(balance(&app, &acme, &customer).await, 100);
+        let mut program = quick_program(3);
+        program["points_expire_after_days"] = json!(0);
+        let (status, problem) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(program)).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("points_expire_after_days")));
+    }
+}
