@@ -227,7 +227,7 @@ impl Loyalty {
     }
 
     /// The free voucher a completed stamp card earns, inside the visit's transaction. None when
-    /// the reward is gone or out of stock: the milestone stays on the ledger either way.
+    /// the reward is inactive or out of stock: the milestone stays on the ledger either way.
     pub(super) fn issue_milestone_voucher(
         &self,
         uow: &mut dyn UnitOfWork,
@@ -240,6 +240,9 @@ impl Loyalty {
         let Some(mut reward) = uow.reward_for_update(tenant, reward_id)? else {
             return Ok(None);
         };
+        if !reward.active {
+            return Ok(None);
+        }
         match reward.stock {
             Some(0) => return Ok(None),
             Some(stock) => {
