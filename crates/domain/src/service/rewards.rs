@@ -93,20 +93,24 @@ fn close_and_refund(
     voucher.status = status;
     voucher.closed_at = Some(provenance.at);
     uow.update_redemption(voucher)?;
+    // Locks are taken in one order everywhere (voucher, customer, reward) so that concurrent
+    // redemptions and cancellations cannot deadlock.
+    let refunded = if refund && voucher.points_spent > 0 {
+        let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
+        posting.redemption_id = Some(voucher.id.clone());
+        post_to_customer(
+            uow,
+            &voucher.tenant_id,
+            &voucher.customer_id,
+            vec![posting],
+            provenance,
+        )?;
+        voucher.points_spent
+    } else {
+        0
+    };
     restock(uow, &voucher.tenant_id, &voucher.reward_id)?;
-    if !refund || voucher.points_spent == 0 {
-        return Ok(0);
-    }
-    let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
-    posting.redemption_id = Some(voucher.id.clone());
-    post_to_customer(
-        uow,
-        &voucher.tenant_id,
-        &voucher.customer_id,
-        vec![posting],
-        provenance,
-    )?;
-    Ok(voucher.points_spent)
+    Ok(refunded)
 }
 
 impl Loyalty {
