@@ -327,4 +327,25 @@ on_both_backends! {
         let card: Value = app.get(&format!("/api/public/cards/{token}")).await.json().await.unwrap();
         assert_eq!(card["vouchers"], json!([]), "a fulfilled voucher leaves the card");
     }
+
+    async fn fulfil_and_cancel_retried_with_their_key_answer_as_the_first_time(backend) {
+        let (app, _, acme, customer) = setup(backend).await;
+        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10})).await;
+        let (_, first) = redeem(&app, &acme, &customer, &coffee, "r1").await;
+        let (_, second) = redeem(&app, &acme, &customer, &coffee, "r2").await;
+        let body = json!({"code": first["code"]});
+        let (status, done) = app.call("POST", "/api/v1/redemptions/fulfill", &acme.staff, Some("till-9"), Some(body.clone())).await;
+        assert_eq!(status, 200);
+        let retry = app.send("POST", "/api/v1/redemptions/fulfill", &acme.staff, Some("till-9"), Some(body)).await;
+        assert_eq!(retry.status(), 200, "not already_fulfilled: the same request");
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(retry.json::<Value>().await.unwrap(), done);
+
+        let cancel = format!("/api/v1/redemptions/{}/cancel", second["id"].as_str().unwrap());
+        let (status, cancelled) = app.call("POST", &cancel, &acme.staff, Some("cancel-1"), None).await;
+        assert_eq!((status, cancelled["account"]["balance"].as_i64()), (200, Some(90)));
+        let (status, again) = app.call("POST", &cancel, &acme.staff, Some("cancel-1"), None).await;
+        assert_eq!((status, &again), (200, &cancelled));
+        assert_eq!(balance(&app, &acme, &customer).await, 90, "refunded once");
+    }
 }

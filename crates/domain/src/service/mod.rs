@@ -4,7 +4,7 @@
 mod lots;
 mod rewards;
 
-pub use rewards::{Redeemed, SweepReport};
+pub use rewards::{Cancelled, Redeemed, SweepReport};
 
 use std::sync::Arc;
 

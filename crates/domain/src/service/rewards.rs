@@ -28,6 +28,13 @@ pub struct Redeemed {
     pub customer: Customer,
 }
 
+/// A cancelled voucher, with the account its points went back to.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub redemption: Redemption,
+    pub customer: Customer,
+}
+
 /// What one expiry sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -266,14 +273,15 @@ impl Loyalty {
         &self,
         caller: &Principal,
         lookup: VoucherLookup,
-    ) -> Result<Redemption, LoyaltyError> {
+        idempotent: Option<Idempotent<'_, Redemption>>,
+    ) -> Result<Outcome<Redemption>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         let lookup = match lookup {
             VoucherLookup::Code(code) => VoucherLookup::Code(normalize_code(&code)),
             other => other,
         };
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        self.idempotently(tenant, idempotent, |uow| {
             let found = uow
                 .find_voucher(tenant, &lookup)?
                 .ok_or(LoyaltyError::NotFound(Resource::Redemption))?;
@@ -294,10 +302,11 @@ impl Loyalty {
         &self,
         caller: &Caller<'_>,
         id: &str,
-    ) -> Result<(Redemption, Customer), LoyaltyError> {
+        idempotent: Option<Idempotent<'_, Cancelled>>,
+    ) -> Result<Outcome<Cancelled>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        self.idempotently(tenant, idempotent, |uow| {
             let mut voucher = uow
                 .redemption_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Redemption))?;
@@ -317,7 +326,10 @@ impl Loyalty {
             let customer = uow
                 .customer(tenant, &voucher.customer_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-            Ok((voucher, customer.standing_under(&program_of(uow, tenant)?)))
+            Ok(Cancelled {
+                redemption: voucher,
+                customer: customer.standing_under(&program_of(uow, tenant)?),
+            })
         })
     }
 

@@ -1,8 +1,9 @@
 //! Vouchers: bought with points, fulfilled at the counter by code or QR payload, cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use loyalty_domain::redemption::Redemption;
 use loyalty_domain::redemption::RedemptionStatus;
-use loyalty_domain::service::{Caller, Redeemed};
+use loyalty_domain::service::{Caller, Cancelled, Redeemed};
 use loyalty_domain::store::{RedemptionFilter, VoucherLookup};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{LoyaltyError, Resource};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::activity::{Change, respond};
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
-use crate::idempotency::{idempotent, render_json};
+use crate::idempotency::{fingerprint, idempotent, optional_key, render_json};
 use crate::json::JsonBody;
 use crate::request_context::current_request_id;
 use crate::views::{CustomerView, PageView, RedemptionView};
@@ -72,11 +73,20 @@ pub(crate) struct FulfilBody {
     qr_payload: Option<String>,
 }
 
+fn fulfilled_response(voucher: &Redemption) -> (u16, String) {
+    render_json(200, &RedemptionView::from(voucher.clone()))
+}
+
+/// Fulfils a voucher; an `Idempotency-Key` is accepted, so a till that retries gets its 200 again
+/// instead of `already_fulfilled`.
 pub(crate) async fn fulfil(
     state: web::Data<HttpState>,
     caller: Authenticated,
+    request: HttpRequest,
     body: JsonBody<FulfilBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = optional_key(&request)?;
+    let fingerprint = fingerprint(&request, &body.canonical);
     let lookup = match body.value {
         FulfilBody {
             code: Some(code),
@@ -98,9 +108,13 @@ pub(crate) async fn fulfil(
         .check(&key_id)
         .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
     let service = state.clone();
-    let fulfilled = blocking(move || service.loyalty.fulfil(&caller.0, lookup)).await?;
+    let fulfilled = blocking(move || {
+        let idempotent = key.map(|key| idempotent(key, fingerprint, &fulfilled_response));
+        service.loyalty.fulfil(&caller.0, lookup, idempotent)
+    })
+    .await?;
     match fulfilled {
-        Ok(voucher) => Ok(HttpResponse::Ok().json(RedemptionView::from(voucher))),
+        Ok(outcome) => Ok(respond(outcome, fulfilled_response)),
         Err(LoyaltyError::NotFound(Resource::Redemption)) => {
             state
                 .fulfil_throttle
@@ -163,23 +177,35 @@ struct CancelledResponse {
     account: CustomerView,
 }
 
+fn cancelled_response(cancelled: &Cancelled) -> (u16, String) {
+    render_json(
+        200,
+        &CancelledResponse {
+            redemption: cancelled.redemption.clone().into(),
+            account: cancelled.customer.clone().into(),
+        },
+    )
+}
+
+/// Cancels a voucher; an `Idempotency-Key` is accepted, so a retry gets the first response.
 pub(crate) async fn cancel(
     state: web::Data<HttpState>,
     caller: Authenticated,
     path: web::Path<String>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let key = optional_key(&request)?;
+    let fingerprint = fingerprint(&request, "");
     let id = path.into_inner();
     let request_id = current_request_id();
-    let (voucher, customer) = blocking(move || {
+    let outcome = blocking(move || {
         let who = Caller {
             principal: &caller.0,
             request_id,
         };
-        state.loyalty.cancel_redemption(&who, &id)
+        let idempotent = key.map(|key| idempotent(key, fingerprint, &cancelled_response));
+        state.loyalty.cancel_redemption(&who, &id, idempotent)
     })
     .await??;
-    Ok(HttpResponse::Ok().json(CancelledResponse {
-        redemption: voucher.into(),
-        account: customer.into(),
-    }))
+    Ok(respond(outcome, cancelled_response))
 }
