@@ -63,17 +63,21 @@ on_both_backends! {
         program["min_minutes_between_visits"] = json!(30);
         app.program(&acme.admin, program).await;
         let path = format!("/api/v1/customers/{customer}/visits");
-        assert_eq!(post(&app, &acme.staff, &path, "v1", json!({"note": "wash & wax"})).await.0, 201);
-        let (status, problem) = post(&app, &acme.staff, &path, "v2", json!({})).await;
+        let ago = |minutes: i64| (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339();
+        // An offline till records a visit two hours late; then one now, outside the window.
+        assert_eq!(post(&app, &acme.staff, &path, "v1", json!({"note": "wash & wax", "occurred_at": ago(120)})).await.0, 201);
+        assert_eq!(post(&app, &acme.staff, &path, "v2", json!({})).await.0, 201);
+        let (status, problem) = post(&app, &acme.staff, &path, "v3", json!({})).await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("visit_too_soon")));
         assert!(problem["next_allowed_at"].is_string());
-        // A visit recorded as an hour ago is outside the window.
-        let earlier = (chrono::Utc::now() - chrono::Duration::minutes(60)).to_rfc3339();
-        let (status, visit) = post(&app, &acme.staff, &path, "v3", json!({"occurred_at": earlier})).await;
-        assert_eq!(status, 201, "{visit}");
+        // Backdating past the last visit does not get around the window.
+        let (status, problem) = post(&app, &acme.staff, &path, "v4", json!({"occurred_at": ago(60)})).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("visit_too_soon")));
         let future = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
-        let (status, problem) = post(&app, &acme.staff, &path, "v4", json!({"occurred_at": future})).await;
+        let (status, problem) = post(&app, &acme.staff, &path, "v5", json!({"occurred_at": future})).await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")));
+        let (status, problem) = post(&app, &acme.staff, &path, "v6", json!({"occurred_at": ago(8 * 24 * 60)})).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("occurred_at")));
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), 2);
     }
 

@@ -100,27 +100,44 @@ async fn client(
         } else {
             staff.as_str()
         };
-        let mut outcomes = match rng.next(8) {
+        let (outcomes, at_once) = match rng.next(8) {
             // The same request twice at the same moment.
             0 => {
                 let (a, b) = tokio::join!(send(&app, key, &op), send(&app, key, &op));
-                vec![a, b]
+                (vec![a, b], true)
             }
             // A retry after the first answer (a client that missed the response).
-            1 => vec![send(&app, key, &op).await, send(&app, key, &op).await],
-            _ => vec![send(&app, key, &op).await],
+            1 => (
+                vec![send(&app, key, &op).await, send(&app, key, &op).await],
+                false,
+            ),
+            _ => (vec![send(&app, key, &op).await], false),
         };
         outcomes
             .iter()
             .for_each(|outcome| check_outcome(&op, outcome));
-        outcomes.retain(|(status, _)| *status == 201);
-        if let Some((_, first)) = outcomes.first() {
+        // A key applies once: all its successes are the same response. Sent one after the other,
+        // everything after a success is that success replayed (a refusal is not stored, so a
+        // retry after one may still succeed); sent at once, either may have gone first.
+        let successes: Vec<&Value> = outcomes
+            .iter()
+            .filter(|(s, _)| *s == 201)
+            .map(|(_, b)| b)
+            .collect();
+        if let Some(first) = successes.first() {
             assert!(
-                outcomes.iter().all(|(_, body)| body == first),
-                "retries of {} return the first response",
+                successes.iter().all(|body| body == first),
+                "one response for key {}: {outcomes:?}",
                 op.key
             );
-            succeeded.insert(op.key.clone(), first.clone());
+            if !at_once {
+                let after = outcomes.iter().skip_while(|(s, _)| *s != 201);
+                assert!(
+                    after.clone().all(|(s, _)| *s == 201),
+                    "a retry after success replays it: {outcomes:?}"
+                );
+            }
+            succeeded.insert(op.key.clone(), (*first).clone());
         }
     }
     succeeded

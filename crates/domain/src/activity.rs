@@ -18,6 +18,8 @@ pub const MAX_TEXT_CHARS: usize = 500;
 pub const MAX_ADJUSTMENT_POINTS: i64 = 1_000_000_000;
 /// How far in the future a client's clock may put a visit.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
+/// How long after the fact a visit may still be recorded (an offline till catching up).
+const MAX_BACKDATE: Duration = Duration::days(7);
 
 fn optional_text(errors: &mut ValidationErrors, field: &str, text: Option<&str>) -> Option<String> {
     text.and_then(|t| errors.check(field, clean_text(t, MAX_TEXT_CHARS)))
@@ -62,10 +64,22 @@ pub fn plan_visit(
     if at > now + CLOCK_SKEW {
         errors.add("occurred_at", "must not be in the future");
     }
+    if at < now - MAX_BACKDATE {
+        errors.add("occurred_at", "must be within the last 7 days");
+    }
     errors.into_result(())?;
     if let Some(last) = account.last_visit_at {
         let window = Duration::minutes(program.min_minutes_between_visits);
-        if (at - last).abs() < window {
+        let too_soon = if occurred_at.is_some() {
+            // A visit dated by the till must come after the last one and its window, so
+            // backdating cannot slip extra stamps past the window.
+            at < last + window
+        } else {
+            // A visit happening now: concurrent requests may commit in another order than they
+            // read the clock, so only the distance counts.
+            (at - last).abs() < window
+        };
+        if too_soon {
             return Err(LoyaltyError::VisitTooSoon {
                 next_allowed_at: last + window,
             });
@@ -345,5 +359,15 @@ mod tests {
             ..account
         };
         assert!(plan_visit(&program, &default_rules(), &account, None, None, now).is_ok());
+        // Backdating before the last visit does not get around the window.
+        let backdated = Some(now - Duration::minutes(61));
+        let refused = plan_visit(&program, &default_rules(), &account, backdated, None, now);
+        assert!(matches!(refused, Err(LoyaltyError::VisitTooSoon { .. })));
+        let too_old = Some(now - Duration::days(8));
+        let fresh = Account::default();
+        assert!(matches!(
+            plan_visit(&program, &default_rules(), &fresh, too_old, None, now),
+            Err(LoyaltyError::Invalid(_))
+        ));
     }
 }

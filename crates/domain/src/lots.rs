@@ -139,7 +139,8 @@ impl LotBook {
     }
 
     /// Puts drawn points back where they came from (a cancelled or expired voucher's refund):
-    /// they keep their original expiry. Points that came from debt reduce the debt.
+    /// they pay off any debt first, like any credit; the rest returns to the lots it was drawn
+    /// from, with their original expiry.
     pub fn restore(
         &mut self,
         draws: &[Draw],
@@ -147,7 +148,13 @@ impl LotBook {
         source_entry_id: &str,
         at: DateTime<Utc>,
     ) {
+        // Debt comes first, as for any credit: a debt lot never stands beside positive lots.
         let mut left = points;
+        if let Some(debt) = self.debt_index() {
+            let paid = left.min(-self.lots[debt].remaining);
+            self.lots[debt].remaining += paid;
+            left -= paid;
+        }
         for draw in draws {
             if let Some(lot) = self.lots.iter_mut().find(|lot| lot.id == draw.lot_id) {
                 let back = draw.points.min(left);
@@ -274,6 +281,8 @@ mod tests {
                 }
                 prop_assert_eq!(book.total(), balance);
                 prop_assert!(book.lots().iter().filter(|l| l.remaining < 0).count() <= 1, "one debt lot at most");
+                let in_debt = book.lots().iter().any(|l| l.remaining < 0);
+                prop_assert!(!(in_debt && book.lots().iter().any(|l| l.remaining > 0)), "debt never stands beside points");
                 prop_assert!(book.lots().iter().all(|l| l.remaining >= 0 || l.expires_at.is_none()));
             }
         }

@@ -173,13 +173,17 @@ impl Program {
         }
     }
 
-    /// When points earned at `earned_at` expire under this program.
+    /// When points earned at `earned_at` expire under this program: at the end (UTC) of the
+    /// day `points_expire_after_days` later, so one day's earnings expire together.
     pub fn points_expiry(
         &self,
         earned_at: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.points_expire_after_days
-            .map(|days| earned_at + chrono::Duration::days(days))
+        let days = self.points_expire_after_days?;
+        let last_day = (earned_at + chrono::Duration::days(days)).date_naive();
+        last_day
+            .succ_opt()
+            .map(|next| next.and_time(chrono::NaiveTime::MIN).and_utc())
     }
 
     /// A purchase's points at the customer's tier: the spend rule's, times the tier's
@@ -271,6 +275,27 @@ mod tests {
     #[test]
     fn the_issue_example() {
         assert_eq!(program(1, 1000, 0).spend_points(10_500), 10);
+    }
+
+    #[test]
+    fn points_expire_at_the_end_of_the_last_day() {
+        use chrono::TimeZone;
+        let program = Program {
+            points_expire_after_days: Some(30),
+            ..Program::default()
+        };
+        let morning = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 8, 15, 0).unwrap();
+        let night = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 1, 23, 59, 59)
+            .unwrap();
+        let end = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+        assert_eq!(program.points_expiry(morning), Some(end));
+        assert_eq!(
+            program.points_expiry(night),
+            Some(end),
+            "one day's earnings expire together"
+        );
+        assert_eq!(Program::default().points_expiry(morning), None);
     }
 
     #[test]

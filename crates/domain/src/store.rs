@@ -72,7 +72,12 @@ pub trait KeyRecords {
     fn key(&mut self, tenant: &TenantId, id: &str) -> Result<Option<ApiKey>, StoreError>;
     /// Up to `page.fetch_limit()` of the tenant's keys after the cursor, oldest first.
     fn keys(&mut self, tenant: &TenantId, page: &PageRequest) -> Result<Vec<ApiKey>, StoreError>;
-    fn revoke_key(&mut self, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn revoke_key(
+        &mut self,
+        tenant: Option<&TenantId>,
+        key_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 pub trait ProgramRecords {
@@ -141,12 +146,21 @@ pub trait IdempotencyRecords {
         tenant: &TenantId,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredResponse>, StoreError>;
-    fn save_idempotency(
+    /// Takes the key for this transaction before its work runs: a concurrent request with the
+    /// same key then waits on it, and once this one commits it finds the stored response.
+    fn claim_idempotency(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Stores the response under the key this transaction claimed.
+    fn record_response(
         &mut self,
         tenant: &TenantId,
         key: &IdempotencyKey,
         response: &StoredResponse,
-        at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 }
 
@@ -200,11 +214,13 @@ pub trait RedemptionRecords {
         tenant: &TenantId,
         lookup: &VoucherLookup,
     ) -> Result<Option<Redemption>, StoreError>;
-    /// Up to `page.fetch_limit()` redemptions after the cursor, newest first.
+    /// Up to `page.fetch_limit()` redemptions after the cursor, newest first. A status filter
+    /// reads statuses as of `now`: an issued voucher past its expiry counts as expired.
     fn redemptions(
         &mut self,
         tenant: &TenantId,
         filter: &RedemptionFilter,
+        now: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<Vec<Redemption>, StoreError>;
     /// The customer's issued vouchers not yet expired at `now`, soonest expiry first.
@@ -285,7 +301,8 @@ pub trait LoyaltyStore: Send + Sync {
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError>;
 
-    /// A unit of work that only reads: it sees one consistent state and may run beside writers.
+    /// A unit of work that only reads: it sees one snapshot of the data and may run beside
+    /// writers.
     fn read(
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,

@@ -47,6 +47,17 @@ fn request_id_for(request: &ServiceRequest) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
+/// Card URLs carry the card's token, the only credential a card has: logs show the route instead.
+const CARD_PATH: &str = "/api/public/cards/";
+
+/// The path as it may appear in logs.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(CARD_PATH) {
+        Some(token) if !token.is_empty() => format!("{CARD_PATH}{{card_token}}").into(),
+        _ => path.into(),
+    }
+}
+
 pub(crate) async fn request_context(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -56,7 +67,7 @@ pub(crate) async fn request_context(
         "request",
         request_id = %request_id,
         method = %request.method(),
-        path = %request.path(),
+        path = %loggable_path(request.path()),
     );
     let started = Instant::now();
     let served = async move {
@@ -110,4 +121,21 @@ pub(crate) async fn reject_oversized_bodies(
         ));
     }
     Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn card_tokens_never_reach_the_logs() {
+        assert_eq!(
+            loggable_path("/api/public/cards/AIv1Ewia-fy_nDVN"),
+            "/api/public/cards/{card_token}"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/customers/42"),
+            "/api/v1/customers/42"
+        );
+    }
 }

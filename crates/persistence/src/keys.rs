@@ -105,11 +105,30 @@ impl KeyRecords for Tx<'_> {
         )
     }
 
-    fn revoke_key(&mut self, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(api_keys::table.find(key_id))
-            .set(api_keys::revoked_at.eq(Some(naive(at))))
-            .execute(self.conn)
-            .map_err(store_error)?;
+    fn revoke_key(
+        &mut self,
+        tenant: Option<&TenantId>,
+        key_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let revoked = api_keys::revoked_at.eq(Some(naive(at)));
+        match tenant {
+            Some(tenant) => diesel::update(
+                api_keys::table
+                    .filter(api_keys::tenant_id.eq(tenant.as_str()))
+                    .filter(api_keys::id.eq(key_id)),
+            )
+            .set(revoked)
+            .execute(self.conn),
+            None => diesel::update(
+                api_keys::table
+                    .filter(api_keys::tenant_id.is_null())
+                    .filter(api_keys::id.eq(key_id)),
+            )
+            .set(revoked)
+            .execute(self.conn),
+        }
+        .map_err(store_error)?;
         Ok(())
     }
 }

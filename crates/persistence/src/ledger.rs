@@ -192,22 +192,39 @@ impl IdempotencyRecords for Tx<'_> {
         })
     }
 
-    fn save_idempotency(
+    fn claim_idempotency(
         &mut self,
         tenant: &TenantId,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        fingerprint: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // Status 0 and no body until record_response; never visible outside this transaction.
         diesel::insert_into(idempotency_keys::table)
             .values(IdempotencyRow {
                 tenant_id: tenant.to_string(),
                 idempotency_key: key.to_string(),
-                fingerprint: response.fingerprint.clone(),
-                status_code: i32::from(response.status),
-                response_body: response.body.clone(),
+                fingerprint: fingerprint.to_owned(),
+                status_code: 0,
+                response_body: String::new(),
                 created_at: naive(at),
             })
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn record_response(
+        &mut self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        diesel::update(idempotency_keys::table.find((tenant.as_str(), key.as_str())))
+            .set((
+                idempotency_keys::status_code.eq(i32::from(response.status)),
+                idempotency_keys::response_body.eq(&response.body),
+            ))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())

@@ -265,6 +265,7 @@ impl RedemptionRecords for Tx<'_> {
         &mut self,
         tenant: &TenantId,
         filter: &RedemptionFilter,
+        now: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<Vec<Redemption>, StoreError> {
         let mut query = redemptions::table
@@ -273,9 +274,22 @@ impl RedemptionRecords for Tx<'_> {
             .order(redemptions::id.desc())
             .limit(page.fetch_limit())
             .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(redemptions::status.eq(status.as_str()));
-        }
+        let issued = RedemptionStatus::Issued.as_str();
+        let now = naive(now);
+        query = match filter.status {
+            None => query,
+            Some(RedemptionStatus::Issued) => query
+                .filter(redemptions::status.eq(issued))
+                .filter(redemptions::expires_at.gt(now)),
+            Some(RedemptionStatus::Expired) => query.filter(
+                redemptions::status
+                    .eq(RedemptionStatus::Expired.as_str())
+                    .or(redemptions::status
+                        .eq(issued)
+                        .and(redemptions::expires_at.le(now))),
+            ),
+            Some(status) => query.filter(redemptions::status.eq(status.as_str())),
+        };
         if let Some(customer_id) = &filter.customer_id {
             query = query.filter(redemptions::customer_id.eq(customer_id.clone()));
         }

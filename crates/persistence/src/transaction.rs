@@ -2,6 +2,7 @@
 //! retried when it loses a race with a concurrent one.
 
 use diesel::Connection;
+use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
@@ -58,13 +59,23 @@ impl Stop {
 
 /// Runs `body` in a transaction. A writing one on SQLite begins IMMEDIATE: the write lock is
 /// taken first, so two writers queue on busy_timeout instead of one failing when it upgrades
-/// from reading. Reads, and Postgres, begin plainly.
+/// from reading. A reading one sees one snapshot on both backends.
 fn in_transaction(
     conn: &mut DbConnection,
     writes: bool,
     body: impl FnOnce(&mut DbConnection) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    if !writes || matches!(conn, DbConnection::Postgres(_)) {
+    if matches!(conn, DbConnection::Postgres(_)) {
+        return conn.transaction(|conn| {
+            if !writes {
+                // One snapshot for every query of a read (READ COMMITTED would take one per query).
+                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+            }
+            body(conn)
+        });
+    }
+    if !writes {
+        // A deferred SQLite transaction reads one snapshot of the WAL.
         return conn.transaction(body);
     }
     if let DbConnection::Sqlite(sqlite) = &mut *conn {

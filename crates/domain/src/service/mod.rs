@@ -136,7 +136,7 @@ fn revoke(
 ) -> Result<ApiKey, LoyaltyError> {
     let mut key = key.ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
     if key.revoked_at.is_none() {
-        uow.revoke_key(&key.id, now)?;
+        uow.revoke_key(key.tenant_id.as_ref(), &key.id, now)?;
         key.revoked_at = Some(now);
     }
     Ok(key)
@@ -560,6 +560,9 @@ impl Loyalty {
                     Err(LoyaltyError::IdempotencyKeyReused)
                 };
             }
+            // Claimed first: a twin request waits here for this transaction, then replays its
+            // response (its insert of the key fails once this commits, and it runs again).
+            uow.claim_idempotency(tenant, &request.key, &request.fingerprint, now)?;
             let value = work(uow)?;
             let (status, body) = (request.render)(&value);
             let stored = StoredResponse {
@@ -567,7 +570,7 @@ impl Loyalty {
                 status,
                 body,
             };
-            uow.save_idempotency(tenant, &request.key, &stored, now)?;
+            uow.record_response(tenant, &request.key, &stored)?;
             Ok(Outcome::Fresh(value, Some(stored)))
         })
     }

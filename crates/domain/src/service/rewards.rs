@@ -344,7 +344,7 @@ impl Loyalty {
         let page = self.page(
             page,
             |r: &Redemption| &r.id,
-            |uow| Ok(uow.redemptions(tenant, filter, page)?),
+            |uow| Ok(uow.redemptions(tenant, filter, now, page)?),
         )?;
         Ok(page.map(|voucher| as_of(voucher, now)))
     }
