@@ -146,7 +146,8 @@ fn postgres_migrations_go_up_down_and_up_again_and_match_sqlite_column_for_colum
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let (server, _) = admin_url.rsplit_once('/').unwrap();
+    let url = format!("{server}/{name}?sslmode=disable");
 
     let postgres = {
         let database = open(&url);

@@ -60,10 +60,17 @@ pub enum TestDb {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("LOYALTY_TEST_POSTGRES_URL").expect(
+    let raw = std::env::var("LOYALTY_TEST_POSTGRES_URL").expect(
         "LOYALTY_TEST_POSTGRES_URL must point to a PostgreSQL server for the Postgres tests, \
          e.g. postgres://postgres@127.0.0.1:5432/postgres",
-    )
+    );
+    let mut url = url::Url::parse(&raw).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
+    // Test servers run on loopback: no TLS. Without it, OpenSSL's teardown at the end of a test
+    // binary also cannot meet a test server's connections still closing on another thread.
+    if !url.query_pairs().any(|(name, _)| name == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.to_string()
 }
 
 impl TestDb {
@@ -198,7 +205,18 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub db: TestDb,
-    handle: ServerHandle,
+    handle: StopOnDrop,
+}
+
+/// Tells the server to stop when the test is done with it, so no test server outlives its test
+/// (and none is still closing connections when the test binary exits).
+struct StopOnDrop(ServerHandle);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the returned future only waits for completion.
+        drop(self.0.stop(false));
+    }
 }
 
 impl TestApp {
@@ -231,14 +249,15 @@ impl TestApp {
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+            // A guard against hangs, generous for loaded CI machines: speed is not asserted here.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
         TestApp {
             address,
             client,
             db,
-            handle,
+            handle: StopOnDrop(handle),
         }
     }
 
@@ -255,7 +274,7 @@ impl TestApp {
     }
 
     pub async fn stop(self) -> TestDb {
-        self.handle.stop(true).await;
+        self.handle.0.stop(true).await;
         self.db
     }
 }
@@ -352,7 +371,10 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        request.send().await.expect("request sent")
+        request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path} failed: {error:?}"))
     }
 
     /// Sends and returns status and JSON body (Null when empty).
