@@ -11,6 +11,7 @@ use crate::error::Resource;
 use crate::idempotency::{Idempotent, Outcome};
 use crate::ledger::{EntryKind, Posting, Provenance, post};
 use crate::page::{Page, PageRequest};
+use crate::program::Program;
 use crate::redemption::{Redemption, RedemptionStatus, issue, normalize_code};
 use crate::rewards::{NewReward, Reward, RewardChanges};
 use crate::store::{RedemptionFilter, UnitOfWork, VoucherLookup, reading, within};
@@ -72,6 +73,7 @@ fn restock(
 fn post_to_customer(
     uow: &mut dyn UnitOfWork,
     tenant: &TenantId,
+    program: &Program,
     customer_id: &str,
     postings: Vec<Posting>,
     provenance: &Provenance,
@@ -83,20 +85,21 @@ fn post_to_customer(
     for entry in &entries {
         uow.append_entry(entry)?;
     }
-    let program = program_of(uow, tenant)?;
-    lots::book_entries(uow, tenant, customer_id, &program, &entries)?;
+    lots::book_entries(uow, tenant, customer_id, program, &entries)?;
     uow.update_customer(&customer)?;
-    Ok(customer)
+    Ok(customer.standing_under(program))
 }
 
-/// Closes `voucher` as `status`; when it gives points back, posts the refund. Restores stock.
+/// Closes `voucher` as `status`; when it gives points back, posts the refund and returns the
+/// account it went to. Restores stock.
 fn close_and_refund(
     uow: &mut dyn UnitOfWork,
+    program: &Program,
     voucher: &mut Redemption,
     status: RedemptionStatus,
     refund: bool,
     provenance: &Provenance,
-) -> Result<i64, LoyaltyError> {
+) -> Result<Option<Customer>, LoyaltyError> {
     voucher.status = status;
     voucher.closed_at = Some(provenance.at);
     uow.update_redemption(voucher)?;
@@ -105,16 +108,16 @@ fn close_and_refund(
     let refunded = if refund && voucher.points_spent > 0 {
         let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
         posting.redemption_id = Some(voucher.id.clone());
-        post_to_customer(
+        Some(post_to_customer(
             uow,
             &voucher.tenant_id,
+            program,
             &voucher.customer_id,
             vec![posting],
             provenance,
-        )?;
-        voucher.points_spent
+        )?)
     } else {
-        0
+        None
     };
     restock(uow, &voucher.tenant_id, &voucher.reward_id)?;
     Ok(refunded)
@@ -316,19 +319,26 @@ impl Loyalty {
                 request_id: caller.request_id.clone(),
                 at: now,
             };
-            close_and_refund(
+            let program = program_of(uow, tenant)?;
+            let refunded_to = close_and_refund(
                 uow,
+                &program,
                 &mut voucher,
                 RedemptionStatus::Cancelled,
                 true,
                 &provenance,
             )?;
-            let customer = uow
-                .customer(tenant, &voucher.customer_id)?
-                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            // A free (milestone) voucher refunds nothing: its account is read as it is.
+            let customer = match refunded_to {
+                Some(customer) => customer,
+                None => uow
+                    .customer(tenant, &voucher.customer_id)?
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?
+                    .standing_under(&program),
+            };
             Ok(Cancelled {
                 redemption: voucher,
-                customer: customer.standing_under(&program_of(uow, tenant)?),
+                customer,
             })
         })
     }
@@ -428,20 +438,25 @@ impl Loyalty {
                     if voucher.status != RedemptionStatus::Issued || voucher.expires_at > now {
                         return Ok(None);
                     }
-                    let refund = program_of(uow, tenant)?.refund_expired_vouchers;
+                    let program = program_of(uow, tenant)?;
                     let provenance = Provenance {
                         actor_key_id: SWEEP_ACTOR.to_owned(),
                         request_id: None,
                         at: now,
                     };
-                    let points = close_and_refund(
+                    let refunded_to = close_and_refund(
                         uow,
+                        &program,
                         &mut voucher,
                         RedemptionStatus::Expired,
-                        refund,
+                        program.refund_expired_vouchers,
                         &provenance,
                     )?;
-                    Ok(Some(points))
+                    Ok(Some(if refunded_to.is_some() {
+                        voucher.points_spent
+                    } else {
+                        0
+                    }))
                 })?;
                 if let Some(points) = refunded {
                     report.expired += 1;
