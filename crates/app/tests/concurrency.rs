@@ -68,9 +68,19 @@ fn operation(rng: &mut Lcg, client: u64, n: u64, customers: &[String]) -> Operat
     }
 }
 
+/// Sends the operation as a careful client does: a 408 means the server never read the request
+/// (its head timed out on a loaded machine), so the client sends it again with the same key.
 async fn send(app: &TestApp, key: &str, op: &Operation) -> (u16, Value) {
-    app.call("POST", &op.path, key, Some(&op.key), Some(op.body.clone()))
-        .await
+    let mut attempts = 0;
+    loop {
+        let outcome = app
+            .call("POST", &op.path, key, Some(&op.key), Some(op.body.clone()))
+            .await;
+        attempts += 1;
+        if outcome.0 != 408 || attempts == 3 {
+            return outcome;
+        }
+    }
 }
 
 fn check_outcome(op: &Operation, (status, body): &(u16, Value)) {
