@@ -210,6 +210,7 @@ mod tests {
     use super::*;
     use crate::customer::Customer;
     use crate::earning::default_rules;
+    use crate::ids::{CustomerId, LedgerEntryId};
     use crate::ledger::{Provenance, post};
     use crate::program::SpendRule;
     use crate::tenant::TenantId;
@@ -258,7 +259,7 @@ mod tests {
     fn customer() -> Customer {
         let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         Customer {
-            id: "c".into(),
+            id: CustomerId::generate(),
             tenant_id: TenantId::parse("t").unwrap(),
             name: None,
             phone: None,
@@ -282,7 +283,7 @@ mod tests {
             let currency = Currency::parse("EUR").unwrap();
             let mut customer = customer();
             let mut ledger: Vec<LedgerEntry> = Vec::new();
-            let mut reversed: Vec<String> = Vec::new();
+            let mut reversed: Vec<LedgerEntryId> = Vec::new();
             for (n, step) in steps.into_iter().enumerate() {
                 let now = Utc.timestamp_opt(1_700_000_000 + n as i64 * 3600, 0).unwrap();
                 let account = customer.account;
@@ -297,7 +298,7 @@ mod tests {
                     Step::Refund(pick) => {
                         let purchases: Vec<&LedgerEntry> = ledger.iter().filter(|e| e.kind == EntryKind::Purchase).collect();
                         let Some(original) = purchases.get(pick % purchases.len().max(1)).copied() else { continue };
-                        let existing = ledger.iter().find(|e| e.reverses_entry_id.as_deref() == Some(&original.id));
+                        let existing = ledger.iter().find(|e| e.reverses_entry_id.as_ref() == Some(&original.id));
                         let planned = plan_reversal(original, existing, "refund");
                         if existing.is_some() {
                             let already = matches!(planned, Err(LoyaltyError::AlreadyReversed { .. }));
@@ -328,7 +329,7 @@ mod tests {
             prop_assert_eq!(milestones, visits / program.visits_per_reward);
             for id in reversed {
                 let original = ledger.iter().find(|e| e.id == id).unwrap();
-                let refunds: Vec<&LedgerEntry> = ledger.iter().filter(|e| e.reverses_entry_id.as_deref() == Some(id.as_str())).collect();
+                let refunds: Vec<&LedgerEntry> = ledger.iter().filter(|e| e.reverses_entry_id.as_ref() == Some(&id)).collect();
                 prop_assert_eq!(refunds.len(), 1);
                 prop_assert_eq!(refunds[0].points, -original.points);
             }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::ApiKeyId;
 use crate::secrets::{base32_token, hash_secret, secret_matches};
 use crate::tenant::TenantId;
 
@@ -44,7 +45,7 @@ impl Role {
 /// A stored key: everything but the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: ApiKeyId,
     /// None only for the platform admin.
     pub tenant_id: Option<TenantId>,
     pub role: Role,
@@ -84,7 +85,7 @@ pub fn issue_key(
     let secret = base32_token::<32>().map_err(IssueKeyError::Randomness)?;
     Ok(IssuedKey {
         key: ApiKey {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ApiKeyId::generate(),
             tenant_id,
             role,
             label,
@@ -139,7 +140,7 @@ impl Principal {
 
     pub fn from_key(key: &ApiKey) -> Self {
         Self {
-            key_id: key.id.clone(),
+            key_id: key.id.to_string(),
             tenant_id: key.tenant_id.clone(),
             role: key.role,
         }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use email_address::EmailAddress;
 use phonenumber::Mode;
 
+use crate::ids::CustomerId;
 use crate::money::Country;
 use crate::program::{Program, TierStanding};
 use crate::tenant::TenantId;
@@ -15,7 +16,7 @@ pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
 /// A customer of a tenant, with the account that holds their points and stamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
-    pub id: String,
+    pub id: CustomerId,
     pub tenant_id: TenantId,
     pub name: Option<String>,
     /// E.164, e.g. `+4915123456789`.

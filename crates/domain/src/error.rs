@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::StoreError;
 use crate::auth::AuthError;
+use crate::ids::{CustomerId, LedgerEntryId};
 use crate::money::Currency;
 use crate::validation::ValidationErrors;
 
@@ -16,7 +17,7 @@ pub enum Resource {
     LedgerEntry,
     Card,
     Reward,
-    Redemption,
+    Voucher,
 }
 
 impl Resource {
@@ -28,7 +29,7 @@ impl Resource {
             Self::LedgerEntry => "ledger entry",
             Self::Card => "card",
             Self::Reward => "reward",
-            Self::Redemption => "redemption",
+            Self::Voucher => "redemption",
         }
     }
 }
@@ -49,7 +50,7 @@ pub enum LoyaltyError {
     #[error("a customer with this {field} exists")]
     CustomerExists {
         field: &'static str,
-        existing_id: String,
+        existing_id: CustomerId,
     },
     #[error("the last visit was less than the program's minimum interval ago")]
     VisitTooSoon { next_allowed_at: DateTime<Utc> },
@@ -58,7 +59,7 @@ pub enum LoyaltyError {
     #[error("the balance ({balance}) cannot cover {requested} points")]
     InsufficientPoints { balance: i64, requested: i64 },
     #[error("this entry was already reversed")]
-    AlreadyReversed { reversal_id: String },
+    AlreadyReversed { reversal_id: LedgerEntryId },
     #[error("only a purchase's earning can be reversed")]
     NotReversible,
     #[error("this reward is not active")]
@@ -68,15 +69,22 @@ pub enum LoyaltyError {
     #[error("this voucher was already fulfilled")]
     AlreadyFulfilled,
     #[error("this voucher has expired")]
-    RedemptionExpired,
+    VoucherExpired,
     #[error("this voucher was cancelled")]
-    RedemptionCancelled,
+    VoucherCancelled,
     #[error("this Idempotency-Key was used with another route or body")]
     IdempotencyKeyReused,
     #[error("the result would overflow the points range")]
     PointsOverflow,
     #[error("the operating system gave no random bytes")]
     Randomness(#[source] getrandom::Error),
+    #[error("the response could not be rendered for storing")]
+    Render(#[source] crate::idempotency::RenderError),
+    #[error("the change posted no ledger entry")]
+    NothingPosted,
+    /// The account's point lots no longer add up to its balance: a bug, never the client's fault.
+    #[error("the point lots hold {lots} where the balance says {balance}")]
+    LotsOutOfStep { balance: i64, lots: i64 },
     #[error("the store committed without running the use case")]
     TransactionProducedNothing,
     #[error(transparent)]

@@ -1,4 +1,4 @@
-//! Idempotent requests (Invariant 3): a mutating request repeated with the same key (same
+//! Idempotent requests: a mutating request repeated with the same key (same
 //! tenant, same route, same body) applies once and gets the first response again.
 
 use std::fmt;
@@ -45,12 +45,18 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// Why a use case's result could not be turned into the response to store; the adapter's error.
+pub type RenderError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response as an adapter renders it for storing: status and body.
+pub type Rendered = Result<(u16, String), RenderError>;
+
 /// A request that carries an idempotency key: the key, its fingerprint, and how to turn the use
 /// case's result into the response to store.
 pub struct Idempotent<'a, T> {
     pub key: IdempotencyKey,
     pub fingerprint: String,
-    pub render: &'a (dyn Fn(&T) -> (u16, String) + Send + Sync),
+    pub render: &'a (dyn Fn(&T) -> Rendered + Send + Sync),
 }
 
 impl<T> fmt::Debug for Idempotent<'_, T> {

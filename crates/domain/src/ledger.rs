@@ -1,10 +1,12 @@
 //! The append-only ledger: every change to an account is an entry, and the account's running
-//! totals move in the same step (Invariant 1: balance == sum of the entries' points).
+//! totals move in the same step, so an account's balance always equals the sum of its entries'
+//! points.
 
 use chrono::{DateTime, Utc};
 
 use crate::LoyaltyError;
 use crate::customer::Customer;
+use crate::ids::{CustomerId, LedgerEntryId, VoucherId};
 use crate::tenant::TenantId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,6 +40,11 @@ impl EntryKind {
         }
     }
 
+    /// Points leaving the balance by the customer's choice or by the clock, never past zero.
+    pub fn is_spending(self) -> bool {
+        matches!(self, Self::Redemption | Self::Expiry)
+    }
+
     /// The kind a stored text names; serde derives the table, so no variant can be missed.
     pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
@@ -46,9 +53,9 @@ impl EntryKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
-    pub id: String,
+    pub id: LedgerEntryId,
     pub tenant_id: TenantId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub kind: EntryKind,
     /// Signed: earnings are positive, spending and reversals negative.
     pub points: i64,
@@ -59,9 +66,9 @@ pub struct LedgerEntry {
     pub currency: Option<String>,
     pub reference: Option<String>,
     pub reason: Option<String>,
-    pub reverses_entry_id: Option<String>,
+    pub reverses_entry_id: Option<LedgerEntryId>,
     /// For spending on a voucher and its refund: the voucher.
-    pub redemption_id: Option<String>,
+    pub voucher_id: Option<VoucherId>,
     /// The API key that caused the entry.
     pub actor_key_id: String,
     pub request_id: Option<String>,
@@ -78,8 +85,8 @@ pub struct Posting {
     pub currency: Option<String>,
     pub reference: Option<String>,
     pub reason: Option<String>,
-    pub reverses_entry_id: Option<String>,
-    pub redemption_id: Option<String>,
+    pub reverses_entry_id: Option<LedgerEntryId>,
+    pub voucher_id: Option<VoucherId>,
     /// For a visit: when it happened, which moves the account's last visit forward.
     pub visited_at: Option<DateTime<Utc>>,
 }
@@ -95,7 +102,7 @@ impl Posting {
             reference: None,
             reason: None,
             reverses_entry_id: None,
-            redemption_id: None,
+            voucher_id: None,
             visited_at: None,
         }
     }
@@ -120,10 +127,17 @@ pub fn post(
     let account = &mut customer.account;
     let mut entries = Vec::with_capacity(postings.len());
     for posting in postings {
-        account.balance = account
-            .balance
+        let before = account.balance;
+        account.balance = before
             .checked_add(posting.points)
             .ok_or(LoyaltyError::PointsOverflow)?;
+        // Spending never overdraws; only a reversal or an adjustment that says so may.
+        if posting.kind.is_spending() && posting.points < 0 && account.balance < 0 {
+            return Err(LoyaltyError::InsufficientPoints {
+                balance: before,
+                requested: -posting.points,
+            });
+        }
         let lifetime_change = match posting.kind {
             EntryKind::Visit
             | EntryKind::Purchase
@@ -145,7 +159,7 @@ pub fn post(
             account.last_visit_at = Some(account.last_visit_at.map_or(at, |last| last.max(at)));
         }
         entries.push(LedgerEntry {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: LedgerEntryId::generate(),
             tenant_id: customer.tenant_id.clone(),
             customer_id: customer.id.clone(),
             kind: posting.kind,
@@ -157,7 +171,7 @@ pub fn post(
             reference: posting.reference,
             reason: posting.reason,
             reverses_entry_id: posting.reverses_entry_id,
-            redemption_id: posting.redemption_id,
+            voucher_id: posting.voucher_id,
             actor_key_id: provenance.actor_key_id.clone(),
             request_id: provenance.request_id.clone(),
             created_at: provenance.at,

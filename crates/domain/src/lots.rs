@@ -7,12 +7,14 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::{LedgerEntryId, LotId};
+
 /// Points earned together, and what is left of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {
-    pub id: String,
+    pub id: LotId,
     /// The ledger entry that earned them.
-    pub source_entry_id: String,
+    pub source_entry_id: LedgerEntryId,
     pub earned_at: DateTime<Utc>,
     /// None: never expires (also the debt lot).
     pub expires_at: Option<DateTime<Utc>>,
@@ -23,7 +25,7 @@ pub struct Lot {
 /// Points taken from one lot by one spending entry, kept so a refund can put them back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draw {
-    pub lot_id: String,
+    pub lot_id: LotId,
     pub points: i64,
 }
 
@@ -56,7 +58,7 @@ impl LotBook {
     pub fn credit(
         &mut self,
         points: i64,
-        source_entry_id: &str,
+        source_entry_id: &LedgerEntryId,
         earned_at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) {
@@ -78,8 +80,8 @@ impl LotBook {
             return;
         }
         self.lots.push(Lot {
-            id: uuid::Uuid::now_v7().to_string(),
-            source_entry_id: source_entry_id.to_owned(),
+            id: LotId::generate(),
+            source_entry_id: source_entry_id.clone(),
             earned_at,
             expires_at,
             remaining: left,
@@ -93,7 +95,7 @@ impl LotBook {
         &mut self,
         points: i64,
         prefer: Option<Option<DateTime<Utc>>>,
-        source_entry_id: &str,
+        source_entry_id: &LedgerEntryId,
         at: DateTime<Utc>,
     ) -> Vec<Draw> {
         let mut order: Vec<usize> = (0..self.lots.len())
@@ -127,8 +129,8 @@ impl LotBook {
             match self.debt_index() {
                 Some(debt) => self.lots[debt].remaining -= left,
                 None => self.lots.push(Lot {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    source_entry_id: source_entry_id.to_owned(),
+                    id: LotId::generate(),
+                    source_entry_id: source_entry_id.clone(),
                     earned_at: at,
                     expires_at: None,
                     remaining: -left,
@@ -145,7 +147,7 @@ impl LotBook {
         &mut self,
         draws: &[Draw],
         points: i64,
-        source_entry_id: &str,
+        source_entry_id: &LedgerEntryId,
         at: DateTime<Utc>,
     ) {
         // Debt comes first, as for any credit: a debt lot never stands beside positive lots.
@@ -193,22 +195,21 @@ mod tests {
 
     #[test]
     fn spending_draws_the_soonest_expiring_points_first() {
+        let [late, never, soon, soon_too, spend] =
+            std::array::from_fn(|_| LedgerEntryId::generate());
         let mut book = LotBook::default();
-        book.credit(10, "late", at(0), Some(at(30)));
-        book.credit(10, "never", at(0), None);
-        book.credit(4, "soon", at(1), Some(at(5)));
-        book.credit(6, "soon-too", at(1), Some(at(5)));
+        book.credit(10, &late, at(0), Some(at(30)));
+        book.credit(10, &never, at(0), None);
+        book.credit(4, &soon, at(1), Some(at(5)));
+        book.credit(6, &soon_too, at(1), Some(at(5)));
         assert_eq!(book.lots().len(), 3, "same expiry, same lot");
-        let draws = book.debit(15, None, "spend", at(2));
-        let remaining: Vec<(String, i64)> = book
+        let draws = book.debit(15, None, &spend, at(2));
+        let remaining: Vec<(LedgerEntryId, i64)> = book
             .lots()
             .iter()
             .map(|l| (l.source_entry_id.clone(), l.remaining))
             .collect();
-        assert_eq!(
-            remaining,
-            [("late".into(), 5), ("never".into(), 10), ("soon".into(), 0)]
-        );
+        assert_eq!(remaining, [(late, 5), (never, 10), (soon, 0)]);
         assert_eq!(draws.len(), 2);
         assert_eq!(book.expire(at(30)), 5);
         assert_eq!(book.total(), 10);
@@ -217,10 +218,10 @@ mod tests {
     #[test]
     fn debt_is_paid_off_by_the_next_earnings() {
         let mut book = LotBook::default();
-        book.credit(10, "a", at(0), None);
-        book.debit(25, None, "refund-of-spent-points", at(1));
+        book.credit(10, &LedgerEntryId::generate(), at(0), None);
+        book.debit(25, None, &LedgerEntryId::generate(), at(1));
         assert_eq!(book.total(), -15);
-        book.credit(20, "b", at(2), Some(at(40)));
+        book.credit(20, &LedgerEntryId::generate(), at(2), Some(at(40)));
         assert_eq!(book.total(), 5);
         assert_eq!(book.lots().iter().filter(|l| l.remaining < 0).count(), 0);
         assert_eq!(book.expire(at(40)), 5);
@@ -256,18 +257,18 @@ mod tests {
                 let now = at(n as i64);
                 match step {
                     Step::Earn(points, days) => {
-                        book.credit(points, &format!("e{n}"), now, days.map(|d| now + Duration::days(d)));
+                        book.credit(points, &LedgerEntryId::generate(), now, days.map(|d| now + Duration::days(d)));
                         balance += points;
                     }
                     Step::Spend(points) => {
-                        let draws = book.debit(points, None, &format!("s{n}"), now);
+                        let draws = book.debit(points, None, &LedgerEntryId::generate(), now);
                         prop_assert!(draws.iter().map(|d| d.points).sum::<i64>() <= points);
                         balance -= points;
                         last_spend = Some((draws, points));
                     }
                     Step::RefundLastSpend => {
                         if let Some((draws, points)) = last_spend.take() {
-                            book.restore(&draws, points, &format!("r{n}"), now);
+                            book.restore(&draws, points, &LedgerEntryId::generate(), now);
                             balance += points;
                         }
                     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::RewardId;
 use crate::validation::{ValidationErrors, clean_text};
 
 /// Points for spend: `floor(amount_minor / per_amount_minor) * points`. With `{1, 1000}` a
@@ -52,7 +53,7 @@ pub struct Program {
     /// Anti-fraud: a second visit inside this window is refused. 0 turns the check off.
     pub min_minutes_between_visits: i64,
     /// The reward a completed stamp card earns, as a free voucher; None issues none.
-    pub milestone_reward_id: Option<String>,
+    pub milestone_reward_id: Option<RewardId>,
     /// Whether a voucher that expires unused gives its points back.
     pub refund_expired_vouchers: bool,
     /// Tiers by lifetime points, lowest first.
@@ -91,6 +92,15 @@ impl Default for Program {
             points_expire_after_days: None,
         }
     }
+}
+
+/// What a milestone reward id that names no reward of the tenant is told.
+pub const NO_SUCH_REWARD: &str = "names no reward of this tenant";
+
+/// The milestone reward a client named: text that is no reward id names no reward either.
+pub fn milestone_reward_id(raw: &str) -> Result<RewardId, ValidationErrors> {
+    RewardId::parse(raw)
+        .ok_or_else(|| ValidationErrors::single("milestone_reward_id", NO_SUCH_REWARD))
 }
 
 impl Program {

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::RewardId;
 use crate::tenant::TenantId;
 use crate::validation::{ValidationErrors, clean_text};
 
@@ -15,7 +16,7 @@ pub const DEFAULT_VALID_DAYS: i64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reward {
-    pub id: String,
+    pub id: RewardId,
     pub tenant_id: TenantId,
     pub name: String,
     pub description: Option<String>,
@@ -96,7 +97,7 @@ impl NewReward {
             return Err(errors);
         };
         errors.into_result(Reward {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: RewardId::generate(),
             tenant_id: tenant.clone(),
             name,
             description,

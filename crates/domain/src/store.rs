@@ -1,9 +1,10 @@
 //! The store port: one transaction at a time, with repositories for each kind of record.
 //!
 //! A use case runs inside [`LoyaltyStore::transaction`] and sees a [`UnitOfWork`]: everything it
-//! reads and writes there commits together or not at all (Invariant 7). Every tenant-owned record
-//! is addressed with its tenant (Invariant 6). The adapter may run the work again after a
-//! conflict with a concurrent transaction, so work must have no effect outside the unit of work.
+//! reads and writes there commits together or not at all, so nothing is ever half-written. Every
+//! tenant-owned record is addressed with its tenant, so one tenant's ids never reach another's
+//! data. The adapter may run the work again after a conflict with a concurrent transaction, so
+//! work must have no effect outside the unit of work.
 
 use std::error::Error;
 
@@ -13,13 +14,14 @@ use crate::LoyaltyError;
 use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
 use crate::idempotency::{IdempotencyKey, StoredResponse};
+use crate::ids::{ApiKeyId, CustomerId, LedgerEntryId, LotId, RewardId, VoucherId};
 use crate::ledger::LedgerEntry;
 use crate::lots::{Draw, Lot};
 use crate::page::PageRequest;
 use crate::program::Program;
-use crate::redemption::{Redemption, RedemptionStatus};
 use crate::rewards::Reward;
 use crate::tenant::{Tenant, TenantId};
+use crate::voucher::{Voucher, VoucherStatus};
 
 /// A store could not complete an operation for reasons outside the domain's rules: the database
 /// is unreachable, a query failed, a concurrent transaction got in the way. The adapter's error
@@ -69,13 +71,13 @@ pub trait KeyRecords {
     fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
     /// Keys are found by prefix before any tenant is known.
     fn key_by_prefix(&mut self, prefix: &str) -> Result<Option<ApiKey>, StoreError>;
-    fn key(&mut self, tenant: &TenantId, id: &str) -> Result<Option<ApiKey>, StoreError>;
+    fn key(&mut self, tenant: &TenantId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Up to `page.fetch_limit()` of the tenant's keys after the cursor, oldest first.
     fn keys(&mut self, tenant: &TenantId, page: &PageRequest) -> Result<Vec<ApiKey>, StoreError>;
     fn revoke_key(
         &mut self,
         tenant: Option<&TenantId>,
-        key_id: &str,
+        key_id: &ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 }
@@ -93,12 +95,16 @@ pub trait ProgramRecords {
 
 pub trait CustomerRecords {
     fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
-    fn customer(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Customer>, StoreError>;
+    fn customer(
+        &mut self,
+        tenant: &TenantId,
+        id: &CustomerId,
+    ) -> Result<Option<Customer>, StoreError>;
     /// Reads the customer and holds it against concurrent writers until the transaction ends.
     fn customer_for_update(
         &mut self,
         tenant: &TenantId,
-        id: &str,
+        id: &CustomerId,
     ) -> Result<Option<Customer>, StoreError>;
     fn find_customer(
         &mut self,
@@ -119,23 +125,27 @@ pub trait CustomerRecords {
 
 pub trait LedgerRecords {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
-    fn entry(&mut self, tenant: &TenantId, id: &str) -> Result<Option<LedgerEntry>, StoreError>;
+    fn entry(
+        &mut self,
+        tenant: &TenantId,
+        id: &LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError>;
     fn reversal_of(
         &mut self,
         tenant: &TenantId,
-        entry_id: &str,
+        entry_id: &LedgerEntryId,
     ) -> Result<Option<LedgerEntry>, StoreError>;
     /// The entry that spent points on a voucher.
     fn redemption_entry(
         &mut self,
         tenant: &TenantId,
-        redemption_id: &str,
+        voucher_id: &VoucherId,
     ) -> Result<Option<LedgerEntry>, StoreError>;
     /// Up to `page.fetch_limit()` of the customer's entries after the cursor, newest first.
     fn entries(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         page: &PageRequest,
     ) -> Result<Vec<LedgerEntry>, StoreError>;
 }
@@ -166,12 +176,12 @@ pub trait IdempotencyRecords {
 
 pub trait RewardRecords {
     fn insert_reward(&mut self, reward: &Reward) -> Result<(), StoreError>;
-    fn reward(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Reward>, StoreError>;
+    fn reward(&mut self, tenant: &TenantId, id: &RewardId) -> Result<Option<Reward>, StoreError>;
     /// Reads the reward and holds it (its stock) against concurrent writers.
     fn reward_for_update(
         &mut self,
         tenant: &TenantId,
-        id: &str,
+        id: &RewardId,
     ) -> Result<Option<Reward>, StoreError>;
     /// Up to `page.fetch_limit()` rewards after the cursor, oldest first, optionally only
     /// active or inactive ones.
@@ -186,9 +196,9 @@ pub trait RewardRecords {
 
 /// Which redemptions a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RedemptionFilter {
-    pub status: Option<RedemptionStatus>,
-    pub customer_id: Option<String>,
+pub struct VoucherFilter {
+    pub status: Option<VoucherStatus>,
+    pub customer_id: Option<CustomerId>,
 }
 
 /// How staff name a voucher at the counter.
@@ -198,55 +208,59 @@ pub enum VoucherLookup {
     QrPayload(String),
 }
 
-pub trait RedemptionRecords {
-    fn insert_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
-    fn redemption(&mut self, tenant: &TenantId, id: &str)
-    -> Result<Option<Redemption>, StoreError>;
+pub trait VoucherRecords {
+    fn insert_voucher(&mut self, redemption: &Voucher) -> Result<(), StoreError>;
+    fn voucher(&mut self, tenant: &TenantId, id: &VoucherId)
+    -> Result<Option<Voucher>, StoreError>;
     /// Reads the redemption and holds it against concurrent writers.
-    fn redemption_for_update(
+    fn voucher_for_update(
         &mut self,
         tenant: &TenantId,
-        id: &str,
-    ) -> Result<Option<Redemption>, StoreError>;
+        id: &VoucherId,
+    ) -> Result<Option<Voucher>, StoreError>;
     /// The voucher a code or QR payload names: the newest, which is the live one if any.
     fn find_voucher(
         &mut self,
         tenant: &TenantId,
         lookup: &VoucherLookup,
-    ) -> Result<Option<Redemption>, StoreError>;
+    ) -> Result<Option<Voucher>, StoreError>;
     /// Up to `page.fetch_limit()` redemptions after the cursor, newest first. A status filter
     /// reads statuses as of `now`: an issued voucher past its expiry counts as expired.
-    fn redemptions(
+    fn vouchers(
         &mut self,
         tenant: &TenantId,
-        filter: &RedemptionFilter,
+        filter: &VoucherFilter,
         now: DateTime<Utc>,
         page: &PageRequest,
-    ) -> Result<Vec<Redemption>, StoreError>;
+    ) -> Result<Vec<Voucher>, StoreError>;
     /// The customer's issued vouchers not yet expired at `now`, soonest expiry first.
     fn live_vouchers(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Redemption>, StoreError>;
+    ) -> Result<Vec<Voucher>, StoreError>;
     /// Up to `limit` issued vouchers, of any tenant, whose expiry is at or before `now`.
     fn overdue_vouchers(
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(TenantId, String)>, StoreError>;
-    fn update_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
+    ) -> Result<Vec<(TenantId, VoucherId)>, StoreError>;
+    fn update_voucher(&mut self, redemption: &Voucher) -> Result<(), StoreError>;
 }
 
 pub trait LotRecords {
     /// The customer's lots that still hold points (or debt).
-    fn open_lots(&mut self, tenant: &TenantId, customer_id: &str) -> Result<Vec<Lot>, StoreError>;
-    fn lots_by_id(&mut self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Lot>, StoreError>;
+    fn open_lots(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<Lot>, StoreError>;
+    fn lots_by_id(&mut self, tenant: &TenantId, ids: &[LotId]) -> Result<Vec<Lot>, StoreError>;
     fn insert_lot(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         lot: &Lot,
     ) -> Result<(), StoreError>;
     fn update_lot(&mut self, tenant: &TenantId, lot: &Lot) -> Result<(), StoreError>;
@@ -254,16 +268,20 @@ pub trait LotRecords {
     fn insert_draws(
         &mut self,
         tenant: &TenantId,
-        entry_id: &str,
+        entry_id: &LedgerEntryId,
         draws: &[Draw],
     ) -> Result<(), StoreError>;
-    fn draws_of(&mut self, tenant: &TenantId, entry_id: &str) -> Result<Vec<Draw>, StoreError>;
+    fn draws_of(
+        &mut self,
+        tenant: &TenantId,
+        entry_id: &LedgerEntryId,
+    ) -> Result<Vec<Draw>, StoreError>;
     /// Up to `limit` customers, of any tenant, holding points whose expiry is at or before `now`.
     fn customers_with_expiring_points(
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(TenantId, String)>, StoreError>;
+    ) -> Result<Vec<(TenantId, CustomerId)>, StoreError>;
 }
 
 /// Everything a use case may touch inside one transaction.
@@ -275,7 +293,7 @@ pub trait UnitOfWork:
     + LedgerRecords
     + IdempotencyRecords
     + RewardRecords
-    + RedemptionRecords
+    + VoucherRecords
     + LotRecords
 {
 }
@@ -288,7 +306,7 @@ impl<T> UnitOfWork for T where
         + LedgerRecords
         + IdempotencyRecords
         + RewardRecords
-        + RedemptionRecords
+        + VoucherRecords
         + LotRecords
 {
 }

@@ -35,7 +35,7 @@ impl FromRequest for Authenticated {
             let token = token.ok_or(ApiError::from(AuthError::Unauthenticated))?;
             let state = state
                 .ok_or_else(|| ApiError::Internal("the application state is missing".into()))?;
-            let principal = blocking(move || state.loyalty.authenticate(&token)).await??;
+            let principal = blocking(move || state.loyalty.authenticate(&token)).await?;
             Ok(Authenticated(principal))
         })
     }

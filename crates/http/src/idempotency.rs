@@ -2,7 +2,7 @@
 //! one body.
 
 use actix_web::HttpRequest;
-use loyalty_domain::idempotency::{IdempotencyKey, Idempotent};
+use loyalty_domain::idempotency::{IdempotencyKey, Rendered};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -34,25 +34,8 @@ pub(crate) fn fingerprint(request: &HttpRequest, canonical_body: &str) -> String
 }
 
 /// Serializes a response body for storing; the status is the one the route answers with.
-pub(crate) fn render_json<T: Serialize>(status: u16, body: &T) -> (u16, String) {
-    // Cannot fail for these bodies: plain structs with string keys and no custom serializers.
-    (
-        status,
-        serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
-    )
-}
-
-/// Builds the domain's idempotent request from the parts above.
-pub(crate) fn idempotent<'a, T>(
-    key: IdempotencyKey,
-    fingerprint: String,
-    render: &'a (dyn Fn(&T) -> (u16, String) + Send + Sync),
-) -> Idempotent<'a, T> {
-    Idempotent {
-        key,
-        fingerprint,
-        render,
-    }
+pub(crate) fn render_json<T: Serialize>(status: u16, body: &T) -> Rendered {
+    Ok((status, serde_json::to_string(body)?))
 }
 
 /// The request's key, where a route accepts one without requiring it.

@@ -82,7 +82,7 @@ fn not_found_code(resource: Resource) -> &'static str {
         Resource::LedgerEntry => "ledger_entry_not_found",
         Resource::Card => "card_not_found",
         Resource::Reward => "reward_not_found",
-        Resource::Redemption => "redemption_not_found",
+        Resource::Voucher => "redemption_not_found",
     }
 }
 
@@ -103,12 +103,15 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::RewardInactive => "reward_inactive",
         LoyaltyError::OutOfStock => "out_of_stock",
         LoyaltyError::AlreadyFulfilled => "already_fulfilled",
-        LoyaltyError::RedemptionExpired => "redemption_expired",
-        LoyaltyError::RedemptionCancelled => "redemption_cancelled",
+        LoyaltyError::VoucherExpired => "redemption_expired",
+        LoyaltyError::VoucherCancelled => "redemption_cancelled",
         LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
         LoyaltyError::PointsOverflow => "points_overflow",
         LoyaltyError::Store(error) if error.is_conflict() => "conflict",
         LoyaltyError::Randomness(_)
+        | LoyaltyError::Render(_)
+        | LoyaltyError::NothingPosted
+        | LoyaltyError::LotsOutOfStep { .. }
         | LoyaltyError::TransactionProducedNothing
         | LoyaltyError::Store(_) => "internal_error",
     }
@@ -125,8 +128,8 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::AlreadyReversed { .. }
         | LoyaltyError::OutOfStock
         | LoyaltyError::AlreadyFulfilled
-        | LoyaltyError::RedemptionExpired
-        | LoyaltyError::RedemptionCancelled => StatusCode::CONFLICT,
+        | LoyaltyError::VoucherExpired
+        | LoyaltyError::VoucherCancelled => StatusCode::CONFLICT,
         LoyaltyError::Invalid(_)
         | LoyaltyError::VisitTooSoon { .. }
         | LoyaltyError::CurrencyMismatch { .. }
@@ -137,6 +140,9 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
         LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
         LoyaltyError::Randomness(_)
+        | LoyaltyError::Render(_)
+        | LoyaltyError::NothingPosted
+        | LoyaltyError::LotsOutOfStep { .. }
         | LoyaltyError::TransactionProducedNothing
         | LoyaltyError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

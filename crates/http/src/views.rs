@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use loyalty_domain::auth::{ApiKey, IssuedKey, Role};
 use loyalty_domain::customer::Customer;
+use loyalty_domain::ids::{ApiKeyId, CustomerId, LedgerEntryId, RewardId, VoucherId};
 use loyalty_domain::ledger::{EntryKind, LedgerEntry};
 use loyalty_domain::page::Page;
-use loyalty_domain::program::Program;
-use loyalty_domain::redemption::{Redemption, RedemptionStatus};
+use loyalty_domain::program::{Program, milestone_reward_id};
 use loyalty_domain::rewards::Reward;
 use loyalty_domain::service::CardView;
 use loyalty_domain::tenant::{Branding, LoyaltyType, Tenant, Vertical};
+use loyalty_domain::validation::ValidationErrors;
+use loyalty_domain::voucher::{Voucher, VoucherStatus};
 use serde::Serialize;
 
 /// RFC 3339 in UTC with a `Z`, to the microsecond.
@@ -73,7 +75,7 @@ impl From<Tenant> for TenantView {
 
 #[derive(Serialize)]
 pub(crate) struct KeyView {
-    id: String,
+    id: ApiKeyId,
     tenant_id: Option<String>,
     role: Role,
     label: Option<String>,
@@ -166,7 +168,7 @@ impl From<Program> for ProgramBody {
             },
             min_purchase_minor: p.min_purchase_minor,
             min_minutes_between_visits: p.min_minutes_between_visits,
-            milestone_reward_id: p.milestone_reward_id,
+            milestone_reward_id: p.milestone_reward_id.map(RewardId::into_string),
             refund_expired_vouchers: p.refund_expired_vouchers,
             tiers: p
                 .tiers
@@ -182,9 +184,11 @@ impl From<Program> for ProgramBody {
     }
 }
 
-impl From<ProgramBody> for Program {
-    fn from(b: ProgramBody) -> Self {
-        Self {
+impl TryFrom<ProgramBody> for Program {
+    type Error = ValidationErrors;
+
+    fn try_from(b: ProgramBody) -> Result<Self, ValidationErrors> {
+        Ok(Self {
             visits_per_reward: b.visits_per_reward,
             points_per_visit: b.points_per_visit,
             spend_rule: loyalty_domain::program::SpendRule {
@@ -193,7 +197,11 @@ impl From<ProgramBody> for Program {
             },
             min_purchase_minor: b.min_purchase_minor,
             min_minutes_between_visits: b.min_minutes_between_visits,
-            milestone_reward_id: b.milestone_reward_id,
+            milestone_reward_id: b
+                .milestone_reward_id
+                .as_deref()
+                .map(milestone_reward_id)
+                .transpose()?,
             refund_expired_vouchers: b.refund_expired_vouchers,
             tiers: b
                 .tiers
@@ -205,14 +213,14 @@ impl From<ProgramBody> for Program {
                 })
                 .collect(),
             points_expire_after_days: b.points_expire_after_days,
-        }
+        })
     }
 }
 
 /// A customer with their account's totals.
 #[derive(Serialize)]
 pub(crate) struct CustomerView {
-    id: String,
+    id: CustomerId,
     name: Option<String>,
     phone: Option<String>,
     email: Option<String>,
@@ -252,8 +260,8 @@ impl From<Customer> for CustomerView {
 
 #[derive(Serialize)]
 pub(crate) struct LedgerEntryView {
-    id: String,
-    customer_id: String,
+    id: LedgerEntryId,
+    customer_id: CustomerId,
     kind: EntryKind,
     points: i64,
     balance_after: i64,
@@ -262,7 +270,7 @@ pub(crate) struct LedgerEntryView {
     currency: Option<String>,
     reference: Option<String>,
     reason: Option<String>,
-    reverses_entry_id: Option<String>,
+    reverses_entry_id: Option<LedgerEntryId>,
     /// The id of the API key that caused the entry.
     actor: String,
     request_id: Option<String>,
@@ -312,7 +320,7 @@ struct CardVoucher {
 
 #[derive(Serialize)]
 struct CardReward {
-    id: String,
+    id: RewardId,
     name: String,
     cost_points: i64,
 }
@@ -350,7 +358,7 @@ impl From<CardView> for CardBody {
 
 #[derive(Serialize)]
 pub(crate) struct RewardView {
-    id: String,
+    id: RewardId,
     name: String,
     description: Option<String>,
     cost_points: i64,
@@ -379,17 +387,17 @@ impl From<Reward> for RewardView {
 
 #[derive(Serialize)]
 pub(crate) struct RewardRef {
-    id: String,
+    id: RewardId,
     name: String,
 }
 
 /// A voucher.
 #[derive(Serialize)]
-pub(crate) struct RedemptionView {
-    id: String,
-    customer_id: String,
+pub(crate) struct VoucherView {
+    id: VoucherId,
+    customer_id: CustomerId,
     reward: RewardRef,
-    status: RedemptionStatus,
+    status: VoucherStatus,
     code: String,
     qr_payload: String,
     points_spent: i64,
@@ -399,8 +407,8 @@ pub(crate) struct RedemptionView {
     closed_at: Option<String>,
 }
 
-impl From<Redemption> for RedemptionView {
-    fn from(r: Redemption) -> Self {
+impl From<Voucher> for VoucherView {
+    fn from(r: Voucher) -> Self {
         Self {
             status: r.status,
             id: r.id,

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
 use loyalty_domain::auth::{ApiKey, Role};
+use loyalty_domain::ids::ApiKeyId;
 use loyalty_domain::page::PageRequest;
 use loyalty_domain::store::KeyRecords;
 use loyalty_domain::tenant::TenantId;
@@ -13,7 +14,7 @@ use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id};
 use crate::schema::api_keys;
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct KeyRow {
@@ -28,24 +29,11 @@ struct KeyRow {
 }
 
 impl KeyRow {
-    fn from_domain(key: &ApiKey) -> Self {
-        Self {
-            id: key.id.clone(),
-            tenant_id: key.tenant_id.as_ref().map(ToString::to_string),
-            role: key.role.as_str().to_owned(),
-            label: key.label.clone(),
-            prefix: key.prefix.clone(),
-            secret_hash: key.secret_hash.clone(),
-            created_at: naive(key.created_at),
-            revoked_at: key.revoked_at.map(naive),
-        }
-    }
-
     fn into_domain(self) -> Result<ApiKey, PersistenceError> {
         Ok(ApiKey {
             tenant_id: self.tenant_id.as_deref().map(tenant_id).transpose()?,
             role: parse_text("key role", &self.role, Role::parse)?,
-            id: self.id,
+            id: ApiKeyId::from_stored(self.id),
             label: self.label,
             prefix: self.prefix,
             secret_hash: self.secret_hash,
@@ -55,10 +43,39 @@ impl KeyRow {
     }
 }
 
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct NewKeyRow<'a> {
+    id: &'a str,
+    tenant_id: Option<&'a str>,
+    role: &'static str,
+    label: Option<&'a str>,
+    prefix: &'a str,
+    secret_hash: &'a str,
+    created_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl<'a> NewKeyRow<'a> {
+    fn from_domain(key: &'a ApiKey) -> Self {
+        Self {
+            id: key.id.as_str(),
+            tenant_id: key.tenant_id.as_ref().map(TenantId::as_str),
+            role: key.role.as_str(),
+            label: key.label.as_deref(),
+            prefix: &key.prefix,
+            secret_hash: &key.secret_hash,
+            created_at: naive(key.created_at),
+            revoked_at: key.revoked_at.map(naive),
+        }
+    }
+}
+
 impl KeyRecords for Tx<'_> {
     fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
         diesel::insert_into(api_keys::table)
-            .values(KeyRow::from_domain(key))
+            .values(NewKeyRow::from_domain(key))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -76,11 +93,11 @@ impl KeyRecords for Tx<'_> {
         )
     }
 
-    fn key(&mut self, tenant: &TenantId, id: &str) -> Result<Option<ApiKey>, StoreError> {
+    fn key(&mut self, tenant: &TenantId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         convert_one(
             api_keys::table
                 .filter(api_keys::tenant_id.eq(tenant.as_str()))
-                .filter(api_keys::id.eq(id))
+                .filter(api_keys::id.eq(id.as_str()))
                 .select(KeyRow::as_select())
                 .first(self.conn)
                 .optional()
@@ -97,7 +114,7 @@ impl KeyRecords for Tx<'_> {
             .limit(page.fetch_limit())
             .into_boxed();
         if let Some(after) = &page.after {
-            query = query.filter(api_keys::id.gt(after.clone()));
+            query = query.filter(api_keys::id.gt(after.as_str()));
         }
         convert_all(
             query.load(self.conn).map_err(store_error)?,
@@ -108,7 +125,7 @@ impl KeyRecords for Tx<'_> {
     fn revoke_key(
         &mut self,
         tenant: Option<&TenantId>,
-        key_id: &str,
+        key_id: &ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let revoked = api_keys::revoked_at.eq(Some(naive(at)));
@@ -116,14 +133,14 @@ impl KeyRecords for Tx<'_> {
             Some(tenant) => diesel::update(
                 api_keys::table
                     .filter(api_keys::tenant_id.eq(tenant.as_str()))
-                    .filter(api_keys::id.eq(key_id)),
+                    .filter(api_keys::id.eq(key_id.as_str())),
             )
             .set(revoked)
             .execute(self.conn),
             None => diesel::update(
                 api_keys::table
                     .filter(api_keys::tenant_id.is_null())
-                    .filter(api_keys::id.eq(key_id)),
+                    .filter(api_keys::id.eq(key_id.as_str())),
             )
             .set(revoked)
             .execute(self.conn),

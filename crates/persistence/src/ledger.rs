@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
 use loyalty_domain::idempotency::{IdempotencyKey, StoredResponse};
+use loyalty_domain::ids::{CustomerId, LedgerEntryId, VoucherId};
 use loyalty_domain::ledger::{EntryKind, LedgerEntry};
 use loyalty_domain::page::PageRequest;
 use loyalty_domain::store::{IdempotencyRecords, LedgerRecords};
@@ -14,7 +15,7 @@ use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_i
 use crate::schema::{idempotency_keys, ledger_entries};
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ledger_entries)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct EntryRow {
@@ -33,37 +34,17 @@ struct EntryRow {
     actor_key_id: String,
     request_id: Option<String>,
     created_at: NaiveDateTime,
-    redemption_id: Option<String>,
+    #[diesel(column_name = redemption_id)]
+    voucher_id: Option<String>,
 }
 
 impl EntryRow {
-    fn from_domain(entry: &LedgerEntry) -> Self {
-        Self {
-            tenant_id: entry.tenant_id.to_string(),
-            id: entry.id.clone(),
-            customer_id: entry.customer_id.clone(),
-            kind: entry.kind.as_str().to_owned(),
-            points: entry.points,
-            balance_after: entry.balance_after,
-            visit_number: entry.visit_number,
-            amount_minor: entry.amount_minor,
-            currency: entry.currency.clone(),
-            reference: entry.reference.clone(),
-            reason: entry.reason.clone(),
-            reverses_entry_id: entry.reverses_entry_id.clone(),
-            actor_key_id: entry.actor_key_id.clone(),
-            request_id: entry.request_id.clone(),
-            created_at: naive(entry.created_at),
-            redemption_id: entry.redemption_id.clone(),
-        }
-    }
-
     fn into_domain(self) -> Result<LedgerEntry, PersistenceError> {
         Ok(LedgerEntry {
             tenant_id: tenant_id(&self.tenant_id)?,
             kind: parse_text("ledger entry kind", &self.kind, EntryKind::parse)?,
-            id: self.id,
-            customer_id: self.customer_id,
+            id: LedgerEntryId::from_stored(self.id),
+            customer_id: CustomerId::from_stored(self.customer_id),
             points: self.points,
             balance_after: self.balance_after,
             visit_number: self.visit_number,
@@ -71,8 +52,8 @@ impl EntryRow {
             currency: self.currency,
             reference: self.reference,
             reason: self.reason,
-            reverses_entry_id: self.reverses_entry_id,
-            redemption_id: self.redemption_id,
+            reverses_entry_id: self.reverses_entry_id.map(LedgerEntryId::from_stored),
+            voucher_id: self.voucher_id.map(VoucherId::from_stored),
             actor_key_id: self.actor_key_id,
             request_id: self.request_id,
             created_at: self.created_at.and_utc(),
@@ -80,19 +61,69 @@ impl EntryRow {
     }
 }
 
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ledger_entries)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct NewEntryRow<'a> {
+    tenant_id: &'a str,
+    id: &'a str,
+    customer_id: &'a str,
+    kind: &'static str,
+    points: i64,
+    balance_after: i64,
+    visit_number: Option<i64>,
+    amount_minor: Option<i64>,
+    currency: Option<&'a str>,
+    reference: Option<&'a str>,
+    reason: Option<&'a str>,
+    reverses_entry_id: Option<&'a str>,
+    actor_key_id: &'a str,
+    request_id: Option<&'a str>,
+    created_at: NaiveDateTime,
+    #[diesel(column_name = redemption_id)]
+    voucher_id: Option<&'a str>,
+}
+
+impl<'a> NewEntryRow<'a> {
+    fn from_domain(entry: &'a LedgerEntry) -> Self {
+        Self {
+            tenant_id: entry.tenant_id.as_str(),
+            id: entry.id.as_str(),
+            customer_id: entry.customer_id.as_str(),
+            kind: entry.kind.as_str(),
+            points: entry.points,
+            balance_after: entry.balance_after,
+            visit_number: entry.visit_number,
+            amount_minor: entry.amount_minor,
+            currency: entry.currency.as_deref(),
+            reference: entry.reference.as_deref(),
+            reason: entry.reason.as_deref(),
+            reverses_entry_id: entry.reverses_entry_id.as_ref().map(LedgerEntryId::as_str),
+            actor_key_id: &entry.actor_key_id,
+            request_id: entry.request_id.as_deref(),
+            created_at: naive(entry.created_at),
+            voucher_id: entry.voucher_id.as_ref().map(VoucherId::as_str),
+        }
+    }
+}
+
 impl LedgerRecords for Tx<'_> {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         diesel::insert_into(ledger_entries::table)
-            .values(EntryRow::from_domain(entry))
+            .values(NewEntryRow::from_domain(entry))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
     }
 
-    fn entry(&mut self, tenant: &TenantId, id: &str) -> Result<Option<LedgerEntry>, StoreError> {
+    fn entry(
+        &mut self,
+        tenant: &TenantId,
+        id: &LedgerEntryId,
+    ) -> Result<Option<LedgerEntry>, StoreError> {
         convert_one(
             ledger_entries::table
-                .find((tenant.as_str(), id))
+                .find((tenant.as_str(), id.as_str()))
                 .select(EntryRow::as_select())
                 .first(self.conn)
                 .optional()
@@ -104,12 +135,12 @@ impl LedgerRecords for Tx<'_> {
     fn reversal_of(
         &mut self,
         tenant: &TenantId,
-        entry_id: &str,
+        entry_id: &LedgerEntryId,
     ) -> Result<Option<LedgerEntry>, StoreError> {
         convert_one(
             ledger_entries::table
                 .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
-                .filter(ledger_entries::reverses_entry_id.eq(entry_id))
+                .filter(ledger_entries::reverses_entry_id.eq(entry_id.as_str()))
                 .select(EntryRow::as_select())
                 .first(self.conn)
                 .optional()
@@ -121,11 +152,11 @@ impl LedgerRecords for Tx<'_> {
     fn redemption_entry(
         &mut self,
         tenant: &TenantId,
-        redemption_id: &str,
+        voucher_id: &VoucherId,
     ) -> Result<Option<LedgerEntry>, StoreError> {
         let row = ledger_entries::table
             .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
-            .filter(ledger_entries::redemption_id.eq(redemption_id))
+            .filter(ledger_entries::redemption_id.eq(voucher_id.as_str()))
             .filter(ledger_entries::kind.eq(EntryKind::Redemption.as_str()))
             .select(EntryRow::as_select())
             .first(self.conn)
@@ -137,18 +168,18 @@ impl LedgerRecords for Tx<'_> {
     fn entries(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         page: &PageRequest,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
         let mut query = ledger_entries::table
             .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
-            .filter(ledger_entries::customer_id.eq(customer_id))
+            .filter(ledger_entries::customer_id.eq(customer_id.as_str()))
             .select(EntryRow::as_select())
             .order(ledger_entries::id.desc())
             .limit(page.fetch_limit())
             .into_boxed();
         if let Some(after) = &page.after {
-            query = query.filter(ledger_entries::id.lt(after.clone()));
+            query = query.filter(ledger_entries::id.lt(after.as_str()));
         }
         convert_all(
             query.load(self.conn).map_err(store_error)?,
@@ -157,15 +188,25 @@ impl LedgerRecords for Tx<'_> {
     }
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+/// A stored response as read; the tenant and key are the query's key.
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = idempotency_keys)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct IdempotencyRow {
-    tenant_id: String,
-    idempotency_key: String,
     fingerprint: String,
     status_code: i32,
     response_body: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct NewIdempotencyRow<'a> {
+    tenant_id: &'a str,
+    idempotency_key: &'a str,
+    fingerprint: &'a str,
+    status_code: i32,
+    response_body: &'a str,
     created_at: NaiveDateTime,
 }
 
@@ -201,12 +242,12 @@ impl IdempotencyRecords for Tx<'_> {
     ) -> Result<(), StoreError> {
         // Status 0 and no body until record_response; never visible outside this transaction.
         diesel::insert_into(idempotency_keys::table)
-            .values(IdempotencyRow {
-                tenant_id: tenant.to_string(),
-                idempotency_key: key.to_string(),
-                fingerprint: fingerprint.to_owned(),
+            .values(NewIdempotencyRow {
+                tenant_id: tenant.as_str(),
+                idempotency_key: key.as_str(),
+                fingerprint,
                 status_code: 0,
-                response_body: String::new(),
+                response_body: "",
                 created_at: naive(at),
             })
             .execute(self.conn)

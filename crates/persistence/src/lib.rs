@@ -2,8 +2,10 @@
 //!
 //! A [`Database`] owns an r2d2 pool of [`DbConnection`]s whose backend is picked from the
 //! `DATABASE_URL` scheme. Per-backend SQL appears only where diesel's `MultiConnection` cannot
-//! express a statement portably (`ON CONFLICT`, advisory locks), in small `match` blocks.
+//! express a statement portably: `ON CONFLICT` and `FOR UPDATE` run through `backend::db_run!`,
+//! and advisory locks and migrations in small `match` blocks.
 
+mod backend;
 mod connection;
 mod customers;
 mod database;

@@ -3,22 +3,22 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
+use loyalty_domain::ids::{CustomerId, LedgerEntryId, LotId};
 use loyalty_domain::lots::{Draw, Lot};
 use loyalty_domain::store::LotRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{convert_all, naive, tenant_id};
+use crate::rows::{convert_all, naive, tenant_pairs};
 use crate::schema::{lot_draws, point_lots};
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+/// A lot as the domain reads it; the tenant and customer it belongs to are the query's filter.
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = point_lots)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct LotRow {
-    tenant_id: String,
     id: String,
-    customer_id: String,
     source_entry_id: String,
     earned_at: NaiveDateTime,
     expires_at: Option<NaiveDateTime>,
@@ -28,8 +28,8 @@ struct LotRow {
 impl LotRow {
     fn into_domain(self) -> Result<Lot, PersistenceError> {
         Ok(Lot {
-            id: self.id,
-            source_entry_id: self.source_entry_id,
+            id: LotId::from_stored(self.id),
+            source_entry_id: LedgerEntryId::from_stored(self.source_entry_id),
             earned_at: self.earned_at.and_utc(),
             expires_at: self.expires_at.map(|at| at.and_utc()),
             remaining: self.remaining,
@@ -37,21 +37,47 @@ impl LotRow {
     }
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Insertable)]
+#[diesel(table_name = point_lots)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct NewLotRow<'a> {
+    tenant_id: &'a str,
+    id: &'a str,
+    customer_id: &'a str,
+    source_entry_id: &'a str,
+    earned_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    remaining: i64,
+}
+
+/// A draw as the domain reads it; the tenant and entry are the query's filter.
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = lot_draws)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct DrawRow {
-    tenant_id: String,
-    entry_id: String,
     lot_id: String,
     points: i64,
 }
 
+#[derive(Debug, Insertable)]
+#[diesel(table_name = lot_draws)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct NewDrawRow<'a> {
+    tenant_id: &'a str,
+    entry_id: &'a str,
+    lot_id: &'a str,
+    points: i64,
+}
+
 impl LotRecords for Tx<'_> {
-    fn open_lots(&mut self, tenant: &TenantId, customer_id: &str) -> Result<Vec<Lot>, StoreError> {
+    fn open_lots(
+        &mut self,
+        tenant: &TenantId,
+        customer_id: &CustomerId,
+    ) -> Result<Vec<Lot>, StoreError> {
         let rows = point_lots::table
             .filter(point_lots::tenant_id.eq(tenant.as_str()))
-            .filter(point_lots::customer_id.eq(customer_id))
+            .filter(point_lots::customer_id.eq(customer_id.as_str()))
             .filter(point_lots::remaining.ne(0))
             .select(LotRow::as_select())
             .order(point_lots::id.asc())
@@ -60,13 +86,13 @@ impl LotRecords for Tx<'_> {
         convert_all(rows, LotRow::into_domain)
     }
 
-    fn lots_by_id(&mut self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Lot>, StoreError> {
+    fn lots_by_id(&mut self, tenant: &TenantId, ids: &[LotId]) -> Result<Vec<Lot>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let rows = point_lots::table
             .filter(point_lots::tenant_id.eq(tenant.as_str()))
-            .filter(point_lots::id.eq_any(ids))
+            .filter(point_lots::id.eq_any(ids.iter().map(LotId::as_str)))
             .select(LotRow::as_select())
             .load(self.conn)
             .map_err(store_error)?;
@@ -76,15 +102,15 @@ impl LotRecords for Tx<'_> {
     fn insert_lot(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         lot: &Lot,
     ) -> Result<(), StoreError> {
         diesel::insert_into(point_lots::table)
-            .values(LotRow {
-                tenant_id: tenant.to_string(),
-                id: lot.id.clone(),
-                customer_id: customer_id.to_owned(),
-                source_entry_id: lot.source_entry_id.clone(),
+            .values(NewLotRow {
+                tenant_id: tenant.as_str(),
+                id: lot.id.as_str(),
+                customer_id: customer_id.as_str(),
+                source_entry_id: lot.source_entry_id.as_str(),
                 earned_at: naive(lot.earned_at),
                 expires_at: lot.expires_at.map(naive),
                 remaining: lot.remaining,
@@ -105,38 +131,38 @@ impl LotRecords for Tx<'_> {
     fn insert_draws(
         &mut self,
         tenant: &TenantId,
-        entry_id: &str,
+        entry_id: &LedgerEntryId,
         draws: &[Draw],
     ) -> Result<(), StoreError> {
-        let rows: Vec<DrawRow> = draws
-            .iter()
-            .map(|draw| DrawRow {
-                tenant_id: tenant.to_string(),
-                entry_id: entry_id.to_owned(),
-                lot_id: draw.lot_id.clone(),
-                points: draw.points,
-            })
-            .collect();
-        for row in rows {
+        for draw in draws {
             diesel::insert_into(lot_draws::table)
-                .values(row)
+                .values(NewDrawRow {
+                    tenant_id: tenant.as_str(),
+                    entry_id: entry_id.as_str(),
+                    lot_id: draw.lot_id.as_str(),
+                    points: draw.points,
+                })
                 .execute(self.conn)
                 .map_err(store_error)?;
         }
         Ok(())
     }
 
-    fn draws_of(&mut self, tenant: &TenantId, entry_id: &str) -> Result<Vec<Draw>, StoreError> {
+    fn draws_of(
+        &mut self,
+        tenant: &TenantId,
+        entry_id: &LedgerEntryId,
+    ) -> Result<Vec<Draw>, StoreError> {
         let rows = lot_draws::table
             .filter(lot_draws::tenant_id.eq(tenant.as_str()))
-            .filter(lot_draws::entry_id.eq(entry_id))
+            .filter(lot_draws::entry_id.eq(entry_id.as_str()))
             .select(DrawRow::as_select())
             .load(self.conn)
             .map_err(store_error)?;
         Ok(rows
             .into_iter()
             .map(|row| Draw {
-                lot_id: row.lot_id,
+                lot_id: LotId::from_stored(row.lot_id),
                 points: row.points,
             })
             .collect())
@@ -146,7 +172,7 @@ impl LotRecords for Tx<'_> {
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(TenantId, String)>, StoreError> {
+    ) -> Result<Vec<(TenantId, CustomerId)>, StoreError> {
         let rows: Vec<(String, String)> = point_lots::table
             .filter(point_lots::remaining.gt(0))
             .filter(point_lots::expires_at.le(naive(now)))
@@ -155,9 +181,6 @@ impl LotRecords for Tx<'_> {
             .limit(limit)
             .load(self.conn)
             .map_err(store_error)?;
-        rows.into_iter()
-            .map(|(tenant, customer)| Ok((tenant_id(&tenant)?, customer)))
-            .collect::<Result<_, PersistenceError>>()
-            .map_err(StoreError::from)
+        tenant_pairs(rows, CustomerId::from_stored)
     }
 }

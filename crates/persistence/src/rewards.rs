@@ -3,21 +3,22 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
+use loyalty_domain::ids::{CustomerId, RewardId, VoucherId};
 use loyalty_domain::page::PageRequest;
-use loyalty_domain::redemption::{Redemption, RedemptionStatus};
 use loyalty_domain::rewards::Reward;
-use loyalty_domain::store::{RedemptionFilter, RedemptionRecords, RewardRecords, VoucherLookup};
+use loyalty_domain::store::{RewardRecords, VoucherFilter, VoucherLookup, VoucherRecords};
 use loyalty_domain::tenant::TenantId;
+use loyalty_domain::voucher::{Voucher, VoucherStatus};
 
-use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id};
+use crate::PersistenceError;
+use crate::backend::db_run;
+use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id, tenant_pairs};
 use crate::schema::{redemptions, rewards};
 use crate::transaction::{Tx, store_error};
-use crate::{DbConnection, PersistenceError};
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = rewards)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
 struct RewardRow {
     tenant_id: String,
     id: String,
@@ -32,25 +33,10 @@ struct RewardRow {
 }
 
 impl RewardRow {
-    fn from_domain(reward: &Reward) -> Self {
-        Self {
-            tenant_id: reward.tenant_id.to_string(),
-            id: reward.id.clone(),
-            name: reward.name.clone(),
-            description: reward.description.clone(),
-            cost_points: reward.cost_points,
-            active: reward.active,
-            stock: reward.stock,
-            valid_days: reward.valid_days,
-            created_at: naive(reward.created_at),
-            updated_at: naive(reward.updated_at),
-        }
-    }
-
     fn into_domain(self) -> Result<Reward, PersistenceError> {
         Ok(Reward {
             tenant_id: tenant_id(&self.tenant_id)?,
-            id: self.id,
+            id: RewardId::from_stored(self.id),
             name: self.name,
             description: self.description,
             cost_points: self.cost_points,
@@ -63,11 +49,45 @@ impl RewardRow {
     }
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = redemptions)]
+/// A reward as written: the whole row, on insert and on update.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = rewards)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 #[diesel(treat_none_as_null = true)]
-struct RedemptionRow {
+struct NewRewardRow<'a> {
+    tenant_id: &'a str,
+    id: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    cost_points: i64,
+    active: bool,
+    stock: Option<i64>,
+    valid_days: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewRewardRow<'a> {
+    fn from_domain(reward: &'a Reward) -> Self {
+        Self {
+            tenant_id: reward.tenant_id.as_str(),
+            id: reward.id.as_str(),
+            name: &reward.name,
+            description: reward.description.as_deref(),
+            cost_points: reward.cost_points,
+            active: reward.active,
+            stock: reward.stock,
+            valid_days: reward.valid_days,
+            created_at: naive(reward.created_at),
+            updated_at: naive(reward.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = redemptions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct VoucherRow {
     tenant_id: String,
     id: String,
     customer_id: String,
@@ -83,32 +103,14 @@ struct RedemptionRow {
     closed_at: Option<NaiveDateTime>,
 }
 
-impl RedemptionRow {
-    fn from_domain(r: &Redemption) -> Self {
-        Self {
-            tenant_id: r.tenant_id.to_string(),
-            id: r.id.clone(),
-            customer_id: r.customer_id.clone(),
-            reward_id: r.reward_id.clone(),
-            reward_name: r.reward_name.clone(),
-            status: r.status.as_str().to_owned(),
-            code: r.code.clone(),
-            qr_payload: r.qr_payload.clone(),
-            points_spent: r.points_spent,
-            milestone_visit_number: r.milestone_visit_number,
-            expires_at: naive(r.expires_at),
-            created_at: naive(r.created_at),
-            closed_at: r.closed_at.map(naive),
-        }
-    }
-
-    fn into_domain(self) -> Result<Redemption, PersistenceError> {
-        Ok(Redemption {
+impl VoucherRow {
+    fn into_domain(self) -> Result<Voucher, PersistenceError> {
+        Ok(Voucher {
             tenant_id: tenant_id(&self.tenant_id)?,
-            status: parse_text("redemption status", &self.status, RedemptionStatus::parse)?,
-            id: self.id,
-            customer_id: self.customer_id,
-            reward_id: self.reward_id,
+            status: parse_text("redemption status", &self.status, VoucherStatus::parse)?,
+            id: VoucherId::from_stored(self.id),
+            customer_id: CustomerId::from_stored(self.customer_id),
+            reward_id: RewardId::from_stored(self.reward_id),
             reward_name: self.reward_name,
             code: self.code,
             qr_payload: self.qr_payload,
@@ -121,18 +123,59 @@ impl RedemptionRow {
     }
 }
 
+/// A voucher as written: the whole row, on insert and on update.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = redemptions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+struct NewVoucherRow<'a> {
+    tenant_id: &'a str,
+    id: &'a str,
+    customer_id: &'a str,
+    reward_id: &'a str,
+    reward_name: &'a str,
+    status: &'static str,
+    code: &'a str,
+    qr_payload: &'a str,
+    points_spent: i64,
+    milestone_visit_number: Option<i64>,
+    expires_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    closed_at: Option<NaiveDateTime>,
+}
+
+impl<'a> NewVoucherRow<'a> {
+    fn from_domain(voucher: &'a Voucher) -> Self {
+        Self {
+            tenant_id: voucher.tenant_id.as_str(),
+            id: voucher.id.as_str(),
+            customer_id: voucher.customer_id.as_str(),
+            reward_id: voucher.reward_id.as_str(),
+            reward_name: &voucher.reward_name,
+            status: voucher.status.as_str(),
+            code: &voucher.code,
+            qr_payload: &voucher.qr_payload,
+            points_spent: voucher.points_spent,
+            milestone_visit_number: voucher.milestone_visit_number,
+            expires_at: naive(voucher.expires_at),
+            created_at: naive(voucher.created_at),
+            closed_at: voucher.closed_at.map(naive),
+        }
+    }
+}
+
 impl RewardRecords for Tx<'_> {
     fn insert_reward(&mut self, reward: &Reward) -> Result<(), StoreError> {
         diesel::insert_into(rewards::table)
-            .values(RewardRow::from_domain(reward))
+            .values(NewRewardRow::from_domain(reward))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
     }
 
-    fn reward(&mut self, tenant: &TenantId, id: &str) -> Result<Option<Reward>, StoreError> {
+    fn reward(&mut self, tenant: &TenantId, id: &RewardId) -> Result<Option<Reward>, StoreError> {
         let row = rewards::table
-            .find((tenant.as_str(), id))
+            .find((tenant.as_str(), id.as_str()))
             .select(RewardRow::as_select())
             .first(self.conn)
             .optional()
@@ -143,21 +186,10 @@ impl RewardRecords for Tx<'_> {
     fn reward_for_update(
         &mut self,
         tenant: &TenantId,
-        id: &str,
+        id: &RewardId,
     ) -> Result<Option<Reward>, StoreError> {
-        let key = rewards::table.find((tenant.as_str(), id));
-        // FOR UPDATE is Postgres-only; a SQLite unit of work already holds the write lock.
-        let row = match &mut *self.conn {
-            DbConnection::Postgres(pg) => key
-                .select(RewardRow::as_select())
-                .for_update()
-                .first(pg)
-                .optional(),
-            DbConnection::Sqlite(sqlite) => {
-                key.select(RewardRow::as_select()).first(sqlite).optional()
-            }
-        }
-        .map_err(store_error)?;
+        let key = rewards::table.find((tenant.as_str(), id.as_str()));
+        let row = db_run!(self.conn, first_for_update(key, RewardRow)).map_err(store_error)?;
         convert_one(row, RewardRow::into_domain)
     }
 
@@ -177,7 +209,7 @@ impl RewardRecords for Tx<'_> {
             query = query.filter(rewards::active.eq(active));
         }
         if let Some(after) = &page.after {
-            query = query.filter(rewards::id.gt(after.clone()));
+            query = query.filter(rewards::id.gt(after.as_str()));
         }
         convert_all(
             query.load(self.conn).map_err(store_error)?,
@@ -187,69 +219,58 @@ impl RewardRecords for Tx<'_> {
 
     fn update_reward(&mut self, reward: &Reward) -> Result<(), StoreError> {
         diesel::update(rewards::table.find((reward.tenant_id.as_str(), reward.id.as_str())))
-            .set(RewardRow::from_domain(reward))
+            .set(NewRewardRow::from_domain(reward))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
     }
 }
 
-impl RedemptionRecords for Tx<'_> {
-    fn insert_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError> {
+impl VoucherRecords for Tx<'_> {
+    fn insert_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError> {
         diesel::insert_into(redemptions::table)
-            .values(RedemptionRow::from_domain(redemption))
+            .values(NewVoucherRow::from_domain(voucher))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
     }
 
-    fn redemption(
+    fn voucher(
         &mut self,
         tenant: &TenantId,
-        id: &str,
-    ) -> Result<Option<Redemption>, StoreError> {
+        id: &VoucherId,
+    ) -> Result<Option<Voucher>, StoreError> {
         let row = redemptions::table
-            .find((tenant.as_str(), id))
-            .select(RedemptionRow::as_select())
+            .find((tenant.as_str(), id.as_str()))
+            .select(VoucherRow::as_select())
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        convert_one(row, RedemptionRow::into_domain)
+        convert_one(row, VoucherRow::into_domain)
     }
 
-    fn redemption_for_update(
+    fn voucher_for_update(
         &mut self,
         tenant: &TenantId,
-        id: &str,
-    ) -> Result<Option<Redemption>, StoreError> {
-        let key = redemptions::table.find((tenant.as_str(), id));
-        let row = match &mut *self.conn {
-            DbConnection::Postgres(pg) => key
-                .select(RedemptionRow::as_select())
-                .for_update()
-                .first(pg)
-                .optional(),
-            DbConnection::Sqlite(sqlite) => key
-                .select(RedemptionRow::as_select())
-                .first(sqlite)
-                .optional(),
-        }
-        .map_err(store_error)?;
-        convert_one(row, RedemptionRow::into_domain)
+        id: &VoucherId,
+    ) -> Result<Option<Voucher>, StoreError> {
+        let key = redemptions::table.find((tenant.as_str(), id.as_str()));
+        let row = db_run!(self.conn, first_for_update(key, VoucherRow)).map_err(store_error)?;
+        convert_one(row, VoucherRow::into_domain)
     }
 
     fn find_voucher(
         &mut self,
         tenant: &TenantId,
         lookup: &VoucherLookup,
-    ) -> Result<Option<Redemption>, StoreError> {
+    ) -> Result<Option<Voucher>, StoreError> {
         let query = redemptions::table
             .filter(redemptions::tenant_id.eq(tenant.as_str()))
-            .select(RedemptionRow::as_select())
+            .select(VoucherRow::as_select())
             .into_boxed();
         let query = match lookup {
-            VoucherLookup::Code(code) => query.filter(redemptions::code.eq(code.clone())),
-            VoucherLookup::QrPayload(qr) => query.filter(redemptions::qr_payload.eq(qr.clone())),
+            VoucherLookup::Code(code) => query.filter(redemptions::code.eq(code.as_str())),
+            VoucherLookup::QrPayload(qr) => query.filter(redemptions::qr_payload.eq(qr.as_str())),
         };
         // A code may name several vouchers over time, but only after each closed: the newest
         // one is the live one if there is any.
@@ -258,32 +279,32 @@ impl RedemptionRecords for Tx<'_> {
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        convert_one(row, RedemptionRow::into_domain)
+        convert_one(row, VoucherRow::into_domain)
     }
 
-    fn redemptions(
+    fn vouchers(
         &mut self,
         tenant: &TenantId,
-        filter: &RedemptionFilter,
+        filter: &VoucherFilter,
         now: DateTime<Utc>,
         page: &PageRequest,
-    ) -> Result<Vec<Redemption>, StoreError> {
+    ) -> Result<Vec<Voucher>, StoreError> {
         let mut query = redemptions::table
             .filter(redemptions::tenant_id.eq(tenant.as_str()))
-            .select(RedemptionRow::as_select())
+            .select(VoucherRow::as_select())
             .order(redemptions::id.desc())
             .limit(page.fetch_limit())
             .into_boxed();
-        let issued = RedemptionStatus::Issued.as_str();
+        let issued = VoucherStatus::Issued.as_str();
         let now = naive(now);
         query = match filter.status {
             None => query,
-            Some(RedemptionStatus::Issued) => query
+            Some(VoucherStatus::Issued) => query
                 .filter(redemptions::status.eq(issued))
                 .filter(redemptions::expires_at.gt(now)),
-            Some(RedemptionStatus::Expired) => query.filter(
+            Some(VoucherStatus::Expired) => query.filter(
                 redemptions::status
-                    .eq(RedemptionStatus::Expired.as_str())
+                    .eq(VoucherStatus::Expired.as_str())
                     .or(redemptions::status
                         .eq(issued)
                         .and(redemptions::expires_at.le(now))),
@@ -291,61 +312,56 @@ impl RedemptionRecords for Tx<'_> {
             Some(status) => query.filter(redemptions::status.eq(status.as_str())),
         };
         if let Some(customer_id) = &filter.customer_id {
-            query = query.filter(redemptions::customer_id.eq(customer_id.clone()));
+            query = query.filter(redemptions::customer_id.eq(customer_id.as_str()));
         }
         if let Some(after) = &page.after {
-            query = query.filter(redemptions::id.lt(after.clone()));
+            query = query.filter(redemptions::id.lt(after.as_str()));
         }
         convert_all(
             query.load(self.conn).map_err(store_error)?,
-            RedemptionRow::into_domain,
+            VoucherRow::into_domain,
         )
     }
 
     fn live_vouchers(
         &mut self,
         tenant: &TenantId,
-        customer_id: &str,
+        customer_id: &CustomerId,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Redemption>, StoreError> {
+    ) -> Result<Vec<Voucher>, StoreError> {
         let rows = redemptions::table
             .filter(redemptions::tenant_id.eq(tenant.as_str()))
-            .filter(redemptions::customer_id.eq(customer_id))
-            .filter(redemptions::status.eq(RedemptionStatus::Issued.as_str()))
+            .filter(redemptions::customer_id.eq(customer_id.as_str()))
+            .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
             .filter(redemptions::expires_at.gt(naive(now)))
-            .select(RedemptionRow::as_select())
+            .select(VoucherRow::as_select())
             .order(redemptions::expires_at.asc())
             .load(self.conn)
             .map_err(store_error)?;
-        convert_all(rows, RedemptionRow::into_domain)
+        convert_all(rows, VoucherRow::into_domain)
     }
 
     fn overdue_vouchers(
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(TenantId, String)>, StoreError> {
+    ) -> Result<Vec<(TenantId, VoucherId)>, StoreError> {
         let rows: Vec<(String, String)> = redemptions::table
-            .filter(redemptions::status.eq(RedemptionStatus::Issued.as_str()))
+            .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
             .filter(redemptions::expires_at.le(naive(now)))
             .select((redemptions::tenant_id, redemptions::id))
             .order(redemptions::expires_at.asc())
             .limit(limit)
             .load(self.conn)
             .map_err(store_error)?;
-        rows.into_iter()
-            .map(|(tenant, id)| Ok((tenant_id(&tenant)?, id)))
-            .collect::<Result<_, PersistenceError>>()
-            .map_err(StoreError::from)
+        tenant_pairs(rows, VoucherId::from_stored)
     }
 
-    fn update_redemption(&mut self, redemption: &Redemption) -> Result<(), StoreError> {
-        diesel::update(
-            redemptions::table.find((redemption.tenant_id.as_str(), redemption.id.as_str())),
-        )
-        .set(RedemptionRow::from_domain(redemption))
-        .execute(self.conn)
-        .map_err(store_error)?;
+    fn update_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError> {
+        diesel::update(redemptions::table.find((voucher.tenant_id.as_str(), voucher.id.as_str())))
+            .set(NewVoucherRow::from_domain(voucher))
+            .execute(self.conn)
+            .map_err(store_error)?;
         Ok(())
     }
 }

@@ -65,3 +65,14 @@ pub(crate) fn convert_all<R, T>(
         .map(|row| convert(row).map_err(StoreError::from))
         .collect()
 }
+
+/// Converts loaded (tenant id, record id) pairs, failing on the first corrupt tenant id.
+pub(crate) fn tenant_pairs<T>(
+    rows: Vec<(String, String)>,
+    id: fn(String) -> T,
+) -> Result<Vec<(TenantId, T)>, StoreError> {
+    rows.into_iter()
+        .map(|(tenant, record)| Ok((tenant_id(&tenant)?, id(record))))
+        .collect::<Result<_, PersistenceError>>()
+        .map_err(StoreError::from)
+}

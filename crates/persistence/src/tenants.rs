@@ -10,15 +10,15 @@ use loyalty_domain::tenant::{
     HostCandidates, LoyaltyType, Tenant, TenantDirectory, TenantId, Vertical,
 };
 
+use crate::backend::db_run;
 use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
 use crate::schema::tenants;
 use crate::transaction::{Tx, store_error};
 use crate::{Database, DbConnection, PersistenceError};
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = tenants)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
 struct TenantRow {
     id: String,
     name: String,
@@ -35,25 +35,6 @@ struct TenantRow {
 }
 
 impl TenantRow {
-    fn from_domain(tenant: &Tenant) -> Result<Self, PersistenceError> {
-        Ok(Self {
-            id: tenant.id.to_string(),
-            name: tenant.name.clone(),
-            vertical: tenant.vertical.as_str().to_owned(),
-            loyalty_type: tenant.loyalty_type.as_str().to_owned(),
-            country: tenant.country.to_string(),
-            currency: tenant.currency.to_string(),
-            primary_domain: tenant.primary_domain.clone(),
-            subdomain: tenant.subdomain.clone(),
-            features: serde_json::to_string(&tenant.features)
-                .map_err(|e| corrupt("tenant features", e))?,
-            branding: serde_json::to_string(&tenant.branding)
-                .map_err(|e| corrupt("tenant branding", e))?,
-            created_at: naive(tenant.created_at),
-            updated_at: naive(tenant.updated_at),
-        })
-    }
-
     fn into_domain(self) -> Result<Tenant, PersistenceError> {
         Ok(Tenant {
             id: tenant_id(&self.id)?,
@@ -74,6 +55,48 @@ impl TenantRow {
             subdomain: self.subdomain,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+/// A tenant as written: the whole row, on insert and on update. Features and branding are
+/// stored as JSON text, which is made here.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = tenants)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+struct NewTenantRow<'a> {
+    id: &'a str,
+    name: &'a str,
+    vertical: &'static str,
+    loyalty_type: &'static str,
+    country: &'a str,
+    currency: &'a str,
+    primary_domain: Option<&'a str>,
+    subdomain: Option<&'a str>,
+    features: String,
+    branding: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewTenantRow<'a> {
+    fn from_domain(tenant: &'a Tenant) -> Result<Self, PersistenceError> {
+        Ok(Self {
+            id: tenant.id.as_str(),
+            name: &tenant.name,
+            vertical: tenant.vertical.as_str(),
+            loyalty_type: tenant.loyalty_type.as_str(),
+            country: tenant.country.as_str(),
+            currency: tenant.currency.as_str(),
+            primary_domain: tenant.primary_domain.as_deref(),
+            subdomain: tenant.subdomain.as_deref(),
+            features: serde_json::to_string(&tenant.features)
+                .map_err(|e| corrupt("tenant features", e))?,
+            branding: serde_json::to_string(&tenant.branding)
+                .map_err(|e| corrupt("tenant branding", e))?,
+            created_at: naive(tenant.created_at),
+            updated_at: naive(tenant.updated_at),
         })
     }
 }
@@ -108,14 +131,10 @@ impl TenantDirectory for Database {
     }
 
     fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let row = TenantRow::from_domain(tenant)?;
-        let insert = diesel::insert_into(tenants::table).values(&row);
-        // MultiConnection cannot express ON CONFLICT: each backend gets its own statement.
-        let inserted = match &mut *self.conn()? {
-            DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg),
-            DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite),
-        }
-        .map_err(store_error)?;
+        let insert = diesel::insert_into(tenants::table)
+            .values(NewTenantRow::from_domain(tenant)?)
+            .on_conflict_do_nothing();
+        let inserted = db_run!(self.conn()?, |conn| insert.execute(conn)).map_err(store_error)?;
         Ok(inserted == 1)
     }
 }
@@ -147,7 +166,7 @@ impl TenantRecords for Tx<'_> {
 
     fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
         diesel::insert_into(tenants::table)
-            .values(TenantRow::from_domain(tenant)?)
+            .values(NewTenantRow::from_domain(tenant)?)
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -155,7 +174,7 @@ impl TenantRecords for Tx<'_> {
 
     fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
         diesel::update(tenants::table.find(tenant.id.as_str()))
-            .set(TenantRow::from_domain(tenant)?)
+            .set(NewTenantRow::from_domain(tenant)?)
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -168,7 +187,7 @@ impl TenantRecords for Tx<'_> {
             .limit(page.fetch_limit())
             .into_boxed();
         if let Some(after) = &page.after {
-            query = query.filter(tenants::id.gt(after.clone()));
+            query = query.filter(tenants::id.gt(after.as_str()));
         }
         convert_all(
             query.load(self.conn).map_err(store_error)?,

@@ -1,75 +1,23 @@
 //! What happens at the counter: visits, purchases, adjustments, reversals, and the ledger that
 //! records them. Every change requires an `Idempotency-Key`.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use loyalty_domain::Resource;
 use loyalty_domain::activity::Purchase;
-use loyalty_domain::idempotency::{IdempotencyKey, Outcome};
-use loyalty_domain::service::{Caller, Posted};
+use loyalty_domain::idempotency::Rendered;
+use loyalty_domain::ids::{CustomerId, LedgerEntryId};
+use loyalty_domain::service::Posted;
 use serde::{Deserialize, Serialize};
 
-use super::PageQuery;
+use super::change::Change;
+use super::{PageQuery, path_id};
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
-use crate::idempotency::{fingerprint, idempotent, render_json, required_key};
+use crate::idempotency::render_json;
 use crate::json::JsonBody;
-use crate::request_context::current_request_id;
-use crate::views::{CustomerView, LedgerEntryView, PageView, RedemptionView};
+use crate::views::{CustomerView, LedgerEntryView, PageView, VoucherView};
 use crate::{ApiError, HttpState};
-
-/// The response to an idempotent use case: the first response as stored with its key (marked
-/// `Idempotent-Replayed: true` on retries), or `render`'s for a request that sent no key.
-pub(crate) fn respond<T>(
-    outcome: Outcome<T>,
-    render: impl Fn(&T) -> (u16, String),
-) -> HttpResponse {
-    let reply = |status: u16, body: String, replayed: bool| {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        let mut response = HttpResponse::build(status);
-        response.content_type("application/json");
-        if replayed {
-            response.insert_header(("Idempotent-Replayed", "true"));
-        }
-        response.body(body)
-    };
-    match outcome {
-        Outcome::Fresh(_, Some(first)) => reply(first.status, first.body, false),
-        Outcome::Fresh(value, None) => {
-            let (status, body) = render(&value);
-            reply(status, body, false)
-        }
-        Outcome::Replayed(first) => reply(first.status, first.body, true),
-    }
-}
-
-/// Everything an idempotent change needs from the request, gathered before the blocking work.
-pub(crate) struct Change {
-    pub key: IdempotencyKey,
-    pub fingerprint: String,
-    pub request_id: Option<String>,
-}
-
-impl Change {
-    pub(crate) fn of(request: &HttpRequest, canonical_body: &str) -> Result<Self, ApiError> {
-        Ok(Self {
-            key: required_key(request)?,
-            fingerprint: fingerprint(request, canonical_body),
-            request_id: current_request_id(),
-        })
-    }
-}
-
-fn points_of(posted: &Posted) -> i64 {
-    posted.primary().map_or(0, |entry| entry.points)
-}
-
-fn entry_id_of(posted: &Posted) -> String {
-    posted
-        .primary()
-        .map(|entry| entry.id.clone())
-        .unwrap_or_default()
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,24 +28,24 @@ pub(crate) struct VisitBody {
 
 #[derive(Serialize)]
 struct VisitResponse {
-    ledger_entry_id: String,
+    ledger_entry_id: LedgerEntryId,
     visit_count: i64,
     points_earned: i64,
     milestone_reached: bool,
     /// The milestone reward's voucher, when this visit completed a card and the program has one.
-    voucher: Option<RedemptionView>,
+    voucher: Option<VoucherView>,
     account: CustomerView,
 }
 
-fn visit_response(posted: &Posted) -> (u16, String) {
+fn visit_response(posted: &Posted) -> Rendered {
     render_json(
         201,
         &VisitResponse {
-            ledger_entry_id: entry_id_of(posted),
+            ledger_entry_id: posted.entry.id.clone(),
             visit_count: posted.customer.account.visits,
-            points_earned: points_of(posted),
+            points_earned: posted.entry.points,
             milestone_reached: posted.reached_milestone(),
-            voucher: posted.voucher.clone().map(RedemptionView::from),
+            voucher: posted.voucher.clone().map(VoucherView::from),
             account: posted.customer.clone().into(),
         },
     )
@@ -110,25 +58,19 @@ pub(crate) async fn visit(
     request: HttpRequest,
     body: JsonBody<VisitBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = Change::of(&request, &body.canonical)?;
-    let customer_id = path.into_inner();
+    let change = Change::keyed(&request, &body.canonical)?;
+    let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
     let VisitBody { occurred_at, note } = body.value;
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id: change.request_id,
-        };
-        let idempotent = idempotent(change.key, change.fingerprint, &visit_response);
-        state.loyalty.record_visit(
-            &who,
-            &customer_id,
-            occurred_at,
-            note.as_deref(),
-            Some(idempotent),
+    change
+        .run(
+            state,
+            caller,
+            visit_response,
+            move |loyalty, who, idempotent| {
+                loyalty.record_visit(who, &customer_id, occurred_at, note.as_deref(), idempotent)
+            },
         )
-    })
-    .await??;
-    Ok(respond(outcome, visit_response))
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,17 +83,17 @@ pub(crate) struct PurchaseBody {
 
 #[derive(Serialize)]
 struct PurchaseResponse {
-    ledger_entry_id: String,
+    ledger_entry_id: LedgerEntryId,
     points_earned: i64,
     account: CustomerView,
 }
 
-fn purchase_response(posted: &Posted) -> (u16, String) {
+fn purchase_response(posted: &Posted) -> Rendered {
     render_json(
         201,
         &PurchaseResponse {
-            ledger_entry_id: entry_id_of(posted),
-            points_earned: points_of(posted),
+            ledger_entry_id: posted.entry.id.clone(),
+            points_earned: posted.entry.points,
             account: posted.customer.clone().into(),
         },
     )
@@ -164,30 +106,28 @@ pub(crate) async fn purchase(
     request: HttpRequest,
     body: JsonBody<PurchaseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = Change::of(&request, &body.canonical)?;
-    let customer_id = path.into_inner();
+    let change = Change::keyed(&request, &body.canonical)?;
+    let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
     let PurchaseBody {
         amount_minor,
         currency,
         reference,
     } = body.value;
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id: change.request_id,
-        };
-        let idempotent = idempotent(change.key, change.fingerprint, &purchase_response);
-        let purchase = Purchase {
-            amount_minor,
-            currency: &currency,
-            reference: reference.as_deref(),
-        };
-        state
-            .loyalty
-            .record_purchase(&who, &customer_id, purchase, Some(idempotent))
-    })
-    .await??;
-    Ok(respond(outcome, purchase_response))
+    change
+        .run(
+            state,
+            caller,
+            purchase_response,
+            move |loyalty, who, idempotent| {
+                let purchase = Purchase {
+                    amount_minor,
+                    currency: &currency,
+                    reference: reference.as_deref(),
+                };
+                loyalty.record_purchase(who, &customer_id, purchase, idempotent)
+            },
+        )
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,17 +141,17 @@ pub(crate) struct AdjustmentBody {
 
 #[derive(Serialize)]
 struct AdjustmentResponse {
-    ledger_entry_id: String,
+    ledger_entry_id: LedgerEntryId,
     points: i64,
     account: CustomerView,
 }
 
-fn adjustment_response(posted: &Posted) -> (u16, String) {
+fn adjustment_response(posted: &Posted) -> Rendered {
     render_json(
         201,
         &AdjustmentResponse {
-            ledger_entry_id: entry_id_of(posted),
-            points: points_of(posted),
+            ledger_entry_id: posted.entry.id.clone(),
+            points: posted.entry.points,
             account: posted.customer.clone().into(),
         },
     )
@@ -224,30 +164,30 @@ pub(crate) async fn adjust(
     request: HttpRequest,
     body: JsonBody<AdjustmentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = Change::of(&request, &body.canonical)?;
-    let customer_id = path.into_inner();
+    let change = Change::keyed(&request, &body.canonical)?;
+    let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
     let AdjustmentBody {
         points,
         reason,
         allow_negative,
     } = body.value;
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id: change.request_id,
-        };
-        let idempotent = idempotent(change.key, change.fingerprint, &adjustment_response);
-        state.loyalty.adjust(
-            &who,
-            &customer_id,
-            points,
-            &reason,
-            allow_negative,
-            Some(idempotent),
+    change
+        .run(
+            state,
+            caller,
+            adjustment_response,
+            move |loyalty, who, idempotent| {
+                loyalty.adjust(
+                    who,
+                    &customer_id,
+                    points,
+                    &reason,
+                    allow_negative,
+                    idempotent,
+                )
+            },
         )
-    })
-    .await??;
-    Ok(respond(outcome, adjustment_response))
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,21 +198,21 @@ pub(crate) struct ReversalBody {
 
 #[derive(Serialize)]
 struct ReversalResponse {
-    ledger_entry_id: String,
-    reversed_entry_id: Option<String>,
+    ledger_entry_id: LedgerEntryId,
+    reversed_entry_id: Option<LedgerEntryId>,
     points: i64,
     /// The points had been spent: the refund left the balance below zero.
     balance_negative: bool,
     account: CustomerView,
 }
 
-fn reversal_response(posted: &Posted) -> (u16, String) {
+fn reversal_response(posted: &Posted) -> Rendered {
     render_json(
         201,
         &ReversalResponse {
-            ledger_entry_id: entry_id_of(posted),
-            reversed_entry_id: posted.primary().and_then(|e| e.reverses_entry_id.clone()),
-            points: points_of(posted),
+            ledger_entry_id: posted.entry.id.clone(),
+            reversed_entry_id: posted.entry.reverses_entry_id.clone(),
+            points: posted.entry.points,
             balance_negative: posted.customer.account.balance < 0,
             account: posted.customer.clone().into(),
         },
@@ -286,21 +226,17 @@ pub(crate) async fn reverse(
     request: HttpRequest,
     body: JsonBody<ReversalBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = Change::of(&request, &body.canonical)?;
-    let entry_id = path.into_inner();
+    let change = Change::keyed(&request, &body.canonical)?;
+    let entry_id = path_id(&path, LedgerEntryId::parse, Resource::LedgerEntry)?;
     let reason = body.value.reason;
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id: change.request_id,
-        };
-        let idempotent = idempotent(change.key, change.fingerprint, &reversal_response);
-        state
-            .loyalty
-            .reverse(&who, &entry_id, &reason, Some(idempotent))
-    })
-    .await??;
-    Ok(respond(outcome, reversal_response))
+    change
+        .run(
+            state,
+            caller,
+            reversal_response,
+            move |loyalty, who, idempotent| loyalty.reverse(who, &entry_id, &reason, idempotent),
+        )
+        .await
 }
 
 pub(crate) async fn ledger(
@@ -310,7 +246,7 @@ pub(crate) async fn ledger(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
-    let customer_id = path.into_inner();
-    let entries = blocking(move || state.loyalty.ledger(&caller.0, &customer_id, &page)).await??;
+    let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
+    let entries = blocking(move || state.loyalty.ledger(&caller.0, &customer_id, &page)).await?;
     Ok(HttpResponse::Ok().json(PageView::of(entries, LedgerEntryView::from)))
 }

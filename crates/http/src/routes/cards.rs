@@ -11,7 +11,7 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let card = blocking(move || state.loyalty.card(&token)).await??;
+    let card = blocking(move || state.loyalty.card(&token)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(CardBody::from(card)))

@@ -1,15 +1,19 @@
 //! Customers, for staff at the counter.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use loyalty_domain::Resource;
 use loyalty_domain::customer::{Customer, CustomerDetails, CustomerLookup};
+use loyalty_domain::idempotency::Rendered;
+use loyalty_domain::ids::CustomerId;
 use loyalty_domain::page::{Page, PageRequest};
 use loyalty_domain::service::CustomerChanges;
 use serde::Deserialize;
 
-use super::activity::respond;
+use super::change::Change;
+use super::path_id;
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
-use crate::idempotency::{fingerprint, idempotent, optional_key, render_json};
+use crate::idempotency::render_json;
 use crate::json::{JsonBody, present};
 use crate::views::{CustomerView, PageView};
 use crate::{ApiError, HttpState};
@@ -47,7 +51,7 @@ pub(crate) struct CustomerQuery {
     external_id: Option<String>,
 }
 
-fn enrolment_response(customer: &Customer) -> (u16, String) {
+fn enrolment_response(customer: &Customer) -> Rendered {
     render_json(201, &CustomerView::from(customer.clone()))
 }
 
@@ -59,8 +63,7 @@ pub(crate) async fn enrol(
     request: HttpRequest,
     body: JsonBody<NewCustomerBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = optional_key(&request)?;
-    let fingerprint = fingerprint(&request, &body.canonical);
+    let change = Change::optionally_keyed(&request, &body.canonical)?;
     let b = body.value;
     let details = CustomerDetails {
         name: b.name,
@@ -68,12 +71,14 @@ pub(crate) async fn enrol(
         email: b.email,
         external_id: b.external_id,
     };
-    let outcome = blocking(move || {
-        let idempotent = key.map(|key| idempotent(key, fingerprint, &enrolment_response));
-        state.loyalty.enrol(&caller.0, details, idempotent)
-    })
-    .await??;
-    Ok(respond(outcome, enrolment_response))
+    change
+        .run(
+            state,
+            caller,
+            enrolment_response,
+            move |loyalty, who, idempotent| loyalty.enrol(who.principal, details, idempotent),
+        )
+        .await
 }
 
 pub(crate) async fn list(
@@ -104,7 +109,7 @@ pub(crate) async fn list(
             }),
         None => state.loyalty.customers(&caller.0, &page),
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
 }
 
@@ -113,8 +118,8 @@ pub(crate) async fn show(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let customer = blocking(move || state.loyalty.customer(&caller.0, &id)).await??;
+    let id = path_id(&path, CustomerId::parse, Resource::Customer)?;
+    let customer = blocking(move || state.loyalty.customer(&caller.0, &id)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 
@@ -124,7 +129,7 @@ pub(crate) async fn update(
     path: web::Path<String>,
     body: JsonBody<CustomerChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let id = path_id(&path, CustomerId::parse, Resource::Customer)?;
     let b = body.value;
     let changes = CustomerChanges {
         name: b.name,
@@ -132,7 +137,6 @@ pub(crate) async fn update(
         email: b.email,
         external_id: b.external_id,
     };
-    let customer =
-        blocking(move || state.loyalty.update_customer(&caller.0, &id, changes)).await??;
+    let customer = blocking(move || state.loyalty.update_customer(&caller.0, &id, changes)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }

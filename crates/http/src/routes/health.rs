@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, web};
 use loyalty_domain::readiness::{MigrationState, Readiness};
 use serde::Serialize;
 
-use crate::HttpState;
 use crate::blocking::blocking;
+use crate::{ApiError, HttpState};
 
 /// Readiness answers within this bound even when the database hangs.
 const READINESS_DEADLINE: Duration = Duration::from_millis(1800);
@@ -35,7 +35,11 @@ struct Checks {
 
 pub(crate) async fn ready(state: web::Data<HttpState>) -> HttpResponse {
     let probe = state.readiness.clone();
-    let checked = tokio::time::timeout(READINESS_DEADLINE, blocking(move || probe.check())).await;
+    let checked = tokio::time::timeout(
+        READINESS_DEADLINE,
+        blocking(move || Ok::<_, ApiError>(probe.check())),
+    )
+    .await;
     let mut details = BTreeMap::new();
     let (database, migrations) = match checked {
         Ok(Ok(readiness)) => describe(&readiness, &mut details),

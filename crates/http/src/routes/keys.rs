@@ -1,9 +1,11 @@
 //! A tenant admin's own keys.
 
 use actix_web::{HttpResponse, web};
+use loyalty_domain::Resource;
+use loyalty_domain::ids::ApiKeyId;
 
-use super::PageQuery;
 use super::tenants::KeyBody;
+use super::{PageQuery, path_id};
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
 use crate::json::JsonBody;
@@ -17,7 +19,7 @@ pub(crate) async fn issue(
 ) -> Result<HttpResponse, ApiError> {
     let KeyBody { role, label } = body.value;
     let issued =
-        blocking(move || state.loyalty.issue_key(&caller.0, role, label.as_deref())).await??;
+        blocking(move || state.loyalty.issue_key(&caller.0, role, label.as_deref())).await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
 
@@ -27,7 +29,7 @@ pub(crate) async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
-    let keys = blocking(move || state.loyalty.keys(&caller.0, &page)).await??;
+    let keys = blocking(move || state.loyalty.keys(&caller.0, &page)).await?;
     Ok(HttpResponse::Ok().json(PageView::of(keys, KeyView::from)))
 }
 
@@ -37,7 +39,7 @@ pub(crate) async fn revoke(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    blocking(move || state.loyalty.revoke_key(&caller.0, &id)).await??;
+    let id = path_id(&path, ApiKeyId::parse, Resource::ApiKey)?;
+    blocking(move || state.loyalty.revoke_key(&caller.0, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

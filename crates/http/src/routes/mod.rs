@@ -2,6 +2,7 @@
 
 mod activity;
 mod cards;
+mod change;
 mod customers;
 mod health;
 mod keys;
@@ -13,6 +14,8 @@ mod tenants;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+
+use loyalty_domain::{LoyaltyError, Resource};
 
 use crate::ApiError;
 
@@ -145,4 +148,10 @@ impl PageQuery {
             self.after.as_deref(),
         )?)
     }
+}
+
+/// A record's id from the path, parsed once here: text that is no id names no record, so it is
+/// answered like an id that is not there.
+fn path_id<I>(raw: &str, parse: fn(&str) -> Option<I>, resource: Resource) -> Result<I, ApiError> {
+    parse(raw).ok_or(ApiError::Domain(LoyaltyError::NotFound(resource)))
 }

@@ -1,6 +1,7 @@
 //! The tenant's loyalty program.
 
 use actix_web::{HttpResponse, web};
+use loyalty_domain::LoyaltyError;
 use loyalty_domain::program::Program;
 
 use crate::auth::Authenticated;
@@ -13,7 +14,7 @@ pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let program = blocking(move || state.loyalty.program(&caller.0)).await??;
+    let program = blocking(move || state.loyalty.program(&caller.0)).await?;
     Ok(HttpResponse::Ok().json(ProgramBody::from(program)))
 }
 
@@ -22,7 +23,7 @@ pub(crate) async fn replace(
     caller: Authenticated,
     body: JsonBody<ProgramBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let program = Program::from(body.value);
-    let saved = blocking(move || state.loyalty.replace_program(&caller.0, program)).await??;
+    let program = Program::try_from(body.value).map_err(LoyaltyError::from)?;
+    let saved = blocking(move || state.loyalty.replace_program(&caller.0, program)).await?;
     Ok(HttpResponse::Ok().json(ProgramBody::from(saved)))
 }

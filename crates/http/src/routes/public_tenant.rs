@@ -33,18 +33,17 @@ async fn resolve(state: &HttpState, request: &HttpRequest) -> Result<Tenant, Api
         .or_else(|| request.uri().host().map(str::to_owned));
     let directory = state.tenants.clone();
     let default_tenant = state.default_tenant.clone();
-    let resolved = blocking(move || {
+    blocking(move || {
         let selector = TenantSelector {
             explicit_id: explicit_id.as_deref(),
             host: host.as_deref(),
         };
-        resolve_tenant(directory.as_ref(), &default_tenant, selector)
+        resolve_tenant(directory.as_ref(), &default_tenant, selector).map_err(|error| match error {
+            ResolveError::NotFound => ApiError::TenantNotFound,
+            ResolveError::Store(error) => error.into(),
+        })
     })
-    .await?;
-    resolved.map_err(|error| match error {
-        ResolveError::NotFound => ApiError::TenantNotFound,
-        ResolveError::Store(error) => error.into(),
-    })
+    .await
 }
 
 #[derive(Serialize)]

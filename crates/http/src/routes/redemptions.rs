@@ -1,21 +1,23 @@
 //! Vouchers: bought with points, fulfilled at the counter by code or QR payload, cancelled.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use loyalty_domain::redemption::Redemption;
-use loyalty_domain::redemption::RedemptionStatus;
-use loyalty_domain::service::{Caller, Cancelled, Redeemed};
-use loyalty_domain::store::{RedemptionFilter, VoucherLookup};
+use loyalty_domain::idempotency::Rendered;
+use loyalty_domain::ids::{CustomerId, RewardId, VoucherId};
+use loyalty_domain::page::{Page, PageRequest};
+use loyalty_domain::service::{Cancelled, Redeemed};
+use loyalty_domain::store::{VoucherFilter, VoucherLookup};
 use loyalty_domain::validation::ValidationErrors;
+use loyalty_domain::voucher::{Voucher, VoucherStatus};
 use loyalty_domain::{LoyaltyError, Resource};
 use serde::{Deserialize, Serialize};
 
-use super::activity::{Change, respond};
+use super::change::Change;
+use super::path_id;
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
-use crate::idempotency::{fingerprint, idempotent, optional_key, render_json};
+use crate::idempotency::render_json;
 use crate::json::JsonBody;
-use crate::request_context::current_request_id;
-use crate::views::{CustomerView, PageView, RedemptionView};
+use crate::views::{CustomerView, PageView, VoucherView};
 use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize)]
@@ -27,15 +29,15 @@ pub(crate) struct RedeemBody {
 #[derive(Serialize)]
 struct RedeemedResponse {
     #[serde(flatten)]
-    redemption: RedemptionView,
+    voucher: VoucherView,
     account: CustomerView,
 }
 
-fn redeemed_response(redeemed: &Redeemed) -> (u16, String) {
+fn redeemed_response(redeemed: &Redeemed) -> Rendered {
     render_json(
         201,
         &RedeemedResponse {
-            redemption: redeemed.redemption.clone().into(),
+            voucher: redeemed.voucher.clone().into(),
             account: redeemed.customer.clone().into(),
         },
     )
@@ -48,21 +50,19 @@ pub(crate) async fn redeem(
     request: HttpRequest,
     body: JsonBody<RedeemBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let change = Change::of(&request, &body.canonical)?;
-    let customer_id = path.into_inner();
-    let reward_id = body.value.reward_id;
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id: change.request_id,
-        };
-        let idempotent = idempotent(change.key, change.fingerprint, &redeemed_response);
-        state
-            .loyalty
-            .redeem(&who, &customer_id, &reward_id, Some(idempotent))
-    })
-    .await??;
-    Ok(respond(outcome, redeemed_response))
+    let change = Change::keyed(&request, &body.canonical)?;
+    let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
+    let reward_id = path_id(&body.value.reward_id, RewardId::parse, Resource::Reward)?;
+    change
+        .run(
+            state,
+            caller,
+            redeemed_response,
+            move |loyalty, who, idempotent| {
+                loyalty.redeem(who, &customer_id, &reward_id, idempotent)
+            },
+        )
+        .await
 }
 
 /// `{"code": …}` or `{"qr_payload": …}`, exactly one.
@@ -73,8 +73,8 @@ pub(crate) struct FulfilBody {
     qr_payload: Option<String>,
 }
 
-fn fulfilled_response(voucher: &Redemption) -> (u16, String) {
-    render_json(200, &RedemptionView::from(voucher.clone()))
+fn fulfilled_response(voucher: &Voucher) -> Rendered {
+    render_json(200, &VoucherView::from(voucher.clone()))
 }
 
 /// Fulfils a voucher; an `Idempotency-Key` is accepted, so a till that retries gets its 200 again
@@ -85,8 +85,7 @@ pub(crate) async fn fulfil(
     request: HttpRequest,
     body: JsonBody<FulfilBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = optional_key(&request)?;
-    let fingerprint = fingerprint(&request, &body.canonical);
+    let change = Change::optionally_keyed(&request, &body.canonical)?;
     let lookup = match body.value {
         FulfilBody {
             code: Some(code),
@@ -107,23 +106,21 @@ pub(crate) async fn fulfil(
         .fulfil_throttle
         .check(&key_id)
         .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
-    let service = state.clone();
-    let fulfilled = blocking(move || {
-        let idempotent = key.map(|key| idempotent(key, fingerprint, &fulfilled_response));
-        service.loyalty.fulfil(&caller.0, lookup, idempotent)
-    })
-    .await?;
-    match fulfilled {
-        Ok(outcome) => Ok(respond(outcome, fulfilled_response)),
-        Err(LoyaltyError::NotFound(Resource::Redemption)) => {
-            state
-                .fulfil_throttle
-                .record_failure(&key_id)
-                .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
-            Err(LoyaltyError::NotFound(Resource::Redemption).into())
-        }
-        Err(other) => Err(other.into()),
+    let fulfilled = change
+        .run(
+            state.clone(),
+            caller,
+            fulfilled_response,
+            move |loyalty, who, idempotent| loyalty.fulfil(who.principal, lookup, idempotent),
+        )
+        .await;
+    if let Err(ApiError::Domain(LoyaltyError::NotFound(Resource::Voucher))) = &fulfilled {
+        state
+            .fulfil_throttle
+            .record_failure(&key_id)
+            .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
     }
+    fulfilled
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,23 +138,35 @@ pub(crate) async fn list(
     query: web::Query<RedemptionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page = loyalty_domain::page::PageRequest::new(query.limit, query.after.as_deref())?;
+    let page = PageRequest::new(query.limit, query.after.as_deref())?;
     let status = query
         .status
         .map(|s| {
-            RedemptionStatus::parse(&s).ok_or_else(|| {
+            VoucherStatus::parse(&s).ok_or_else(|| {
                 ApiError::InvalidQuery(format!(
                     "status {s:?} is not issued, fulfilled, cancelled or expired"
                 ))
             })
         })
         .transpose()?;
-    let filter = RedemptionFilter {
-        status,
-        customer_id: query.customer_id,
+    let customer_id = match query.customer_id.as_deref().map(CustomerId::parse) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        // Text that is no customer id is no customer's: nothing matches.
+        Some(None) => {
+            let nothing: Page<Voucher> = Page {
+                items: Vec::new(),
+                next_cursor: None,
+            };
+            return Ok(HttpResponse::Ok().json(PageView::of(nothing, VoucherView::from)));
+        }
     };
-    let vouchers = blocking(move || state.loyalty.redemptions(&caller.0, &filter, &page)).await??;
-    Ok(HttpResponse::Ok().json(PageView::of(vouchers, RedemptionView::from)))
+    let filter = VoucherFilter {
+        status,
+        customer_id,
+    };
+    let vouchers = blocking(move || state.loyalty.vouchers(&caller.0, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(PageView::of(vouchers, VoucherView::from)))
 }
 
 pub(crate) async fn show(
@@ -165,23 +174,23 @@ pub(crate) async fn show(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let voucher = blocking(move || state.loyalty.redemption(&caller.0, &id)).await??;
-    Ok(HttpResponse::Ok().json(RedemptionView::from(voucher)))
+    let id = path_id(&path, VoucherId::parse, Resource::Voucher)?;
+    let voucher = blocking(move || state.loyalty.voucher(&caller.0, &id)).await?;
+    Ok(HttpResponse::Ok().json(VoucherView::from(voucher)))
 }
 
 #[derive(Serialize)]
 struct CancelledResponse {
     #[serde(flatten)]
-    redemption: RedemptionView,
+    voucher: VoucherView,
     account: CustomerView,
 }
 
-fn cancelled_response(cancelled: &Cancelled) -> (u16, String) {
+fn cancelled_response(cancelled: &Cancelled) -> Rendered {
     render_json(
         200,
         &CancelledResponse {
-            redemption: cancelled.redemption.clone().into(),
+            voucher: cancelled.voucher.clone().into(),
             account: cancelled.customer.clone().into(),
         },
     )
@@ -194,18 +203,14 @@ pub(crate) async fn cancel(
     path: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let key = optional_key(&request)?;
-    let fingerprint = fingerprint(&request, "");
-    let id = path.into_inner();
-    let request_id = current_request_id();
-    let outcome = blocking(move || {
-        let who = Caller {
-            principal: &caller.0,
-            request_id,
-        };
-        let idempotent = key.map(|key| idempotent(key, fingerprint, &cancelled_response));
-        state.loyalty.cancel_redemption(&who, &id, idempotent)
-    })
-    .await??;
-    Ok(respond(outcome, cancelled_response))
+    let change = Change::optionally_keyed(&request, "")?;
+    let id = path_id(&path, VoucherId::parse, Resource::Voucher)?;
+    change
+        .run(
+            state,
+            caller,
+            cancelled_response,
+            move |loyalty, who, idempotent| loyalty.cancel_voucher(who, &id, idempotent),
+        )
+        .await
 }

@@ -1,9 +1,12 @@
 //! The rewards catalog: staff read it, tenant admins write it.
 
 use actix_web::{HttpResponse, web};
+use loyalty_domain::Resource;
+use loyalty_domain::ids::RewardId;
 use loyalty_domain::rewards::{NewReward, RewardChanges};
 use serde::Deserialize;
 
+use super::path_id;
 use crate::auth::Authenticated;
 use crate::blocking::blocking;
 use crate::json::{JsonBody, present};
@@ -56,7 +59,7 @@ pub(crate) async fn create(
         stock: b.stock,
         valid_days: b.valid_days,
     };
-    let reward = blocking(move || state.loyalty.create_reward(&caller.0, new)).await??;
+    let reward = blocking(move || state.loyalty.create_reward(&caller.0, new)).await?;
     Ok(HttpResponse::Created().json(RewardView::from(reward)))
 }
 
@@ -67,7 +70,7 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = loyalty_domain::page::PageRequest::new(query.limit, query.after.as_deref())?;
     let active = query.active;
-    let rewards = blocking(move || state.loyalty.rewards(&caller.0, active, &page)).await??;
+    let rewards = blocking(move || state.loyalty.rewards(&caller.0, active, &page)).await?;
     Ok(HttpResponse::Ok().json(PageView::of(rewards, RewardView::from)))
 }
 
@@ -76,8 +79,8 @@ pub(crate) async fn show(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let reward = blocking(move || state.loyalty.reward(&caller.0, &id)).await??;
+    let id = path_id(&path, RewardId::parse, Resource::Reward)?;
+    let reward = blocking(move || state.loyalty.reward(&caller.0, &id)).await?;
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }
 
@@ -87,7 +90,7 @@ pub(crate) async fn update(
     path: web::Path<String>,
     body: JsonBody<RewardChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let id = path_id(&path, RewardId::parse, Resource::Reward)?;
     let b = body.value;
     let changes = RewardChanges {
         name: b.name,
@@ -97,6 +100,6 @@ pub(crate) async fn update(
         stock: b.stock,
         valid_days: b.valid_days,
     };
-    let reward = blocking(move || state.loyalty.update_reward(&caller.0, &id, changes)).await??;
+    let reward = blocking(move || state.loyalty.update_reward(&caller.0, &id, changes)).await?;
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }

@@ -85,7 +85,7 @@ pub(crate) async fn create(
         branding: b.branding,
         features: b.features,
     };
-    let tenant = blocking(move || state.loyalty.create_tenant(&caller.0, new)).await??;
+    let tenant = blocking(move || state.loyalty.create_tenant(&caller.0, new)).await?;
     Ok(HttpResponse::Created().json(TenantView::from(tenant)))
 }
 
@@ -95,7 +95,7 @@ pub(crate) async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
-    let tenants = blocking(move || state.loyalty.tenants(&caller.0, &page)).await??;
+    let tenants = blocking(move || state.loyalty.tenants(&caller.0, &page)).await?;
     Ok(HttpResponse::Ok().json(PageView::of(tenants, TenantView::from)))
 }
 
@@ -105,7 +105,7 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_in_path(&caller, &path)?;
-    let tenant = blocking(move || state.loyalty.tenant(&caller.0, &id)).await??;
+    let tenant = blocking(move || state.loyalty.tenant(&caller.0, &id)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -128,7 +128,7 @@ pub(crate) async fn update(
         branding: b.branding,
         features: b.features,
     };
-    let tenant = blocking(move || state.loyalty.update_tenant(&caller.0, &id, changes)).await??;
+    let tenant = blocking(move || state.loyalty.update_tenant(&caller.0, &id, changes)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -145,6 +145,6 @@ pub(crate) async fn issue_key(
             .loyalty
             .issue_tenant_key(&caller.0, &id, role, label.as_deref())
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }

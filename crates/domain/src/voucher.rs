@@ -1,9 +1,10 @@
 //! Vouchers: a reward issued to a customer, redeemed at the counter with a short code or a QR
-//! payload, at most once, before it expires (Invariant 4).
+//! payload, at most once, before it expires; a cancelled or expired voucher never.
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::LoyaltyError;
+use crate::ids::{CustomerId, RewardId, VoucherId};
 use crate::rewards::Reward;
 use crate::secrets::{random_bytes, url_token};
 use crate::tenant::TenantId;
@@ -14,14 +15,14 @@ pub const CODE_LEN: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RedemptionStatus {
+pub enum VoucherStatus {
     Issued,
     Fulfilled,
     Cancelled,
     Expired,
 }
 
-impl RedemptionStatus {
+impl VoucherStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Issued => "issued",
@@ -44,14 +45,14 @@ impl RedemptionStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redemption {
-    pub id: String,
+pub struct Voucher {
+    pub id: VoucherId,
     pub tenant_id: TenantId,
-    pub customer_id: String,
-    pub reward_id: String,
+    pub customer_id: CustomerId,
+    pub reward_id: RewardId,
     /// The reward's name when the voucher was issued.
     pub reward_name: String,
-    pub status: RedemptionStatus,
+    pub status: VoucherStatus,
     pub code: String,
     pub qr_payload: String,
     pub points_spent: i64,
@@ -63,12 +64,12 @@ pub struct Redemption {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-impl Redemption {
+impl Voucher {
     /// The status as of `now`: an issued voucher past its expiry is expired whether or not a sweep
     /// has marked it yet.
-    pub fn status_at(&self, now: DateTime<Utc>) -> RedemptionStatus {
-        if self.status == RedemptionStatus::Issued && now >= self.expires_at {
-            RedemptionStatus::Expired
+    pub fn status_at(&self, now: DateTime<Utc>) -> VoucherStatus {
+        if self.status == VoucherStatus::Issued && now >= self.expires_at {
+            VoucherStatus::Expired
         } else {
             self.status
         }
@@ -77,10 +78,10 @@ impl Redemption {
     /// Why this voucher cannot be fulfilled or cancelled now, if it cannot.
     pub fn ensure_open(&self, now: DateTime<Utc>) -> Result<(), LoyaltyError> {
         match self.status_at(now) {
-            RedemptionStatus::Issued => Ok(()),
-            RedemptionStatus::Fulfilled => Err(LoyaltyError::AlreadyFulfilled),
-            RedemptionStatus::Cancelled => Err(LoyaltyError::RedemptionCancelled),
-            RedemptionStatus::Expired => Err(LoyaltyError::RedemptionExpired),
+            VoucherStatus::Issued => Ok(()),
+            VoucherStatus::Fulfilled => Err(LoyaltyError::AlreadyFulfilled),
+            VoucherStatus::Cancelled => Err(LoyaltyError::VoucherCancelled),
+            VoucherStatus::Expired => Err(LoyaltyError::VoucherExpired),
         }
     }
 }
@@ -113,18 +114,18 @@ pub fn normalize_code(typed: &str) -> String {
 /// A new voucher for `reward`, valid for the reward's number of days.
 pub fn issue(
     reward: &Reward,
-    customer_id: &str,
+    customer_id: &CustomerId,
     points_spent: i64,
     milestone_visit_number: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<Redemption, LoyaltyError> {
-    Ok(Redemption {
-        id: uuid::Uuid::now_v7().to_string(),
+) -> Result<Voucher, LoyaltyError> {
+    Ok(Voucher {
+        id: VoucherId::generate(),
         tenant_id: reward.tenant_id.clone(),
-        customer_id: customer_id.to_owned(),
+        customer_id: customer_id.clone(),
         reward_id: reward.id.clone(),
         reward_name: reward.name.clone(),
-        status: RedemptionStatus::Issued,
+        status: VoucherStatus::Issued,
         code: new_code().map_err(LoyaltyError::Randomness)?,
         // 18 bytes: 144 bits, what a QR code encodes; unrelated to the code and the ids.
         qr_payload: url_token::<18>().map_err(LoyaltyError::Randomness)?,
@@ -159,13 +160,13 @@ mod tests {
     #[test]
     fn issued_vouchers_expire_by_the_clock() {
         let now = Utc::now();
-        let voucher = Redemption {
-            id: "r".into(),
+        let voucher = Voucher {
+            id: VoucherId::generate(),
             tenant_id: TenantId::parse("t").unwrap(),
-            customer_id: "c".into(),
-            reward_id: "w".into(),
+            customer_id: CustomerId::generate(),
+            reward_id: RewardId::generate(),
             reward_name: "Wash".into(),
-            status: RedemptionStatus::Issued,
+            status: VoucherStatus::Issued,
             code: "ABCDEFGH".into(),
             qr_payload: "q".into(),
             points_spent: 10,
@@ -177,27 +178,27 @@ mod tests {
         assert!(voucher.ensure_open(now).is_ok());
         assert_eq!(
             voucher.status_at(now + Duration::days(1)),
-            RedemptionStatus::Expired
+            VoucherStatus::Expired
         );
         assert!(matches!(
             voucher.ensure_open(now + Duration::days(2)),
-            Err(LoyaltyError::RedemptionExpired)
+            Err(LoyaltyError::VoucherExpired)
         ));
-        let fulfilled = Redemption {
-            status: RedemptionStatus::Fulfilled,
+        let fulfilled = Voucher {
+            status: VoucherStatus::Fulfilled,
             ..voucher.clone()
         };
         assert!(matches!(
             fulfilled.ensure_open(now + Duration::days(2)),
             Err(LoyaltyError::AlreadyFulfilled)
         ));
-        let cancelled = Redemption {
-            status: RedemptionStatus::Cancelled,
+        let cancelled = Voucher {
+            status: VoucherStatus::Cancelled,
             ..voucher
         };
         assert!(matches!(
             cancelled.ensure_open(now),
-            Err(LoyaltyError::RedemptionCancelled)
+            Err(LoyaltyError::VoucherCancelled)
         ));
     }
 }

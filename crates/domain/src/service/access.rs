@@ -1,0 +1,154 @@
+//! Access: authenticating a presented key, issuing keys, listing and revoking them.
+
+use chrono::{DateTime, Utc};
+
+use super::{Loyalty, tenant_of};
+use crate::LoyaltyError;
+use crate::auth::{
+    ApiKey, AuthError, IssueKeyError, IssuedKey, Principal, Role, issue_key, key_accepts, split_key,
+};
+use crate::error::Resource;
+use crate::ids::ApiKeyId;
+use crate::page::{Page, PageRequest};
+use crate::store::{UnitOfWork, reading, within};
+use crate::tenant::TenantId;
+use crate::validation::{ValidationErrors, clean_text};
+
+const MAX_LABEL_CHARS: usize = 100;
+
+fn issue_error(error: IssueKeyError) -> LoyaltyError {
+    match error {
+        IssueKeyError::RoleTenantMismatch => {
+            ValidationErrors::single("role", "tenant keys are tenant_admin or staff").into()
+        }
+        IssueKeyError::Randomness(source) => LoyaltyError::Randomness(source),
+    }
+}
+
+fn clean_label(label: Option<&str>) -> Result<Option<String>, LoyaltyError> {
+    label
+        .map(|l| {
+            clean_text(l, MAX_LABEL_CHARS).map_err(|m| ValidationErrors::single("label", m).into())
+        })
+        .transpose()
+}
+
+/// Revokes `key` if it exists and is live; revoking a revoked key changes nothing.
+fn revoke(
+    uow: &mut dyn UnitOfWork,
+    key: Option<ApiKey>,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, LoyaltyError> {
+    let mut key = key.ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
+    if key.revoked_at.is_none() {
+        uow.revoke_key(key.tenant_id.as_ref(), &key.id, now)?;
+        key.revoked_at = Some(now);
+    }
+    Ok(key)
+}
+
+impl Loyalty {
+    /// The caller behind a presented API key; any failure is the same `Unauthenticated`.
+    pub fn authenticate(&self, presented: &str) -> Result<Principal, LoyaltyError> {
+        let (prefix, secret) = split_key(presented).ok_or(AuthError::Unauthenticated)?;
+        let key = reading(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
+        match key {
+            Some(key) if key_accepts(&key, secret) => Ok(Principal::from_key(&key)),
+            _ => Err(AuthError::Unauthenticated.into()),
+        }
+    }
+
+    /// A platform admin key, for bootstrapping from the operator's command line.
+    pub fn issue_platform_key(
+        &self,
+        caller: &Principal,
+        label: Option<&str>,
+    ) -> Result<IssuedKey, LoyaltyError> {
+        caller.require_platform_admin()?;
+        let label = clean_label(label)?;
+        let issued =
+            issue_key(None, Role::PlatformAdmin, label, self.now()).map_err(issue_error)?;
+        within(self.store.as_ref(), |uow| Ok(uow.insert_key(&issued.key)?))?;
+        Ok(issued)
+    }
+
+    /// A key for `tenant`, issued by the platform admin.
+    pub fn issue_tenant_key(
+        &self,
+        caller: &Principal,
+        tenant: &TenantId,
+        role: Role,
+        label: Option<&str>,
+    ) -> Result<IssuedKey, LoyaltyError> {
+        caller.require_platform_admin()?;
+        self.issue_key_for(tenant, role, label)
+    }
+
+    /// A key for the caller's own tenant, issued by its tenant admin.
+    pub fn issue_key(
+        &self,
+        caller: &Principal,
+        role: Role,
+        label: Option<&str>,
+    ) -> Result<IssuedKey, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::TenantAdmin)?.clone();
+        self.issue_key_for(&tenant, role, label)
+    }
+
+    fn issue_key_for(
+        &self,
+        tenant: &TenantId,
+        role: Role,
+        label: Option<&str>,
+    ) -> Result<IssuedKey, LoyaltyError> {
+        let label = clean_label(label)?;
+        let issued =
+            issue_key(Some(tenant.clone()), role, label, self.now()).map_err(issue_error)?;
+        within(self.store.as_ref(), |uow| {
+            tenant_of(uow, tenant)?;
+            Ok(uow.insert_key(&issued.key)?)
+        })?;
+        Ok(issued)
+    }
+
+    pub fn keys(
+        &self,
+        caller: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<ApiKey>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::TenantAdmin)?;
+        self.page(
+            page,
+            |k: &ApiKey| k.id.as_str(),
+            |uow| Ok(uow.keys(tenant, page)?),
+        )
+    }
+
+    /// Revokes one of the caller's tenant's keys; revoking twice is not an error.
+    pub fn revoke_key(
+        &self,
+        caller: &Principal,
+        key_id: &ApiKeyId,
+    ) -> Result<ApiKey, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::TenantAdmin)?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let key = uow.key(tenant, key_id)?;
+            revoke(uow, key, now)
+        })
+    }
+
+    /// Revokes any key by its prefix, for the operator's command line.
+    pub fn revoke_key_by_prefix(
+        &self,
+        caller: &Principal,
+        prefix: &str,
+    ) -> Result<ApiKey, LoyaltyError> {
+        caller.require_platform_admin()?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let key = uow.key_by_prefix(prefix)?;
+            revoke(uow, key, now)
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! What happens at the counter: visits, purchases, adjustments, reversals, and the ledger that
+//! records them.
+
+use chrono::{DateTime, Utc};
+
+use super::posting::post_to_account;
+use super::{Caller, Loyalty, lock_customer, program_of, tenant_of};
+use crate::LoyaltyError;
+use crate::activity::{Purchase, plan_adjustment, plan_purchase, plan_reversal, plan_visit};
+use crate::auth::{Principal, Role};
+use crate::customer::Customer;
+use crate::error::Resource;
+use crate::idempotency::{Idempotent, Outcome};
+use crate::ids::{CustomerId, LedgerEntryId};
+use crate::ledger::{EntryKind, LedgerEntry, Posting};
+use crate::page::{Page, PageRequest};
+use crate::program::Program;
+use crate::store::UnitOfWork;
+use crate::tenant::TenantId;
+use crate::voucher::Voucher;
+
+/// A change to one customer's account and the entries that made it.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub customer: Customer,
+    /// The entry of the request's own kind (the visit, the purchase, ...).
+    pub entry: LedgerEntry,
+    /// Entries the same change wrote after it (a completed stamp card's milestone).
+    pub following: Vec<LedgerEntry>,
+    /// The milestone reward's voucher, when the change completed a stamp card.
+    pub voucher: Option<Voucher>,
+}
+
+impl Posted {
+    pub fn milestone(&self) -> Option<&LedgerEntry> {
+        self.following
+            .iter()
+            .find(|e| e.kind == EntryKind::Milestone)
+    }
+
+    pub fn reached_milestone(&self) -> bool {
+        self.milestone().is_some()
+    }
+}
+
+/// Decides a change's postings from the locked customer, reading what else it needs.
+type Planner<'a> =
+    dyn FnMut(&mut dyn UnitOfWork, &Customer) -> Result<Vec<Posting>, LoyaltyError> + 'a;
+
+impl Loyalty {
+    /// Locks the customer, plans postings from the account, posts them, and reports the account
+    /// with its standing under `program`.
+    fn post_planned(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        caller: &Caller<'_>,
+        tenant: &TenantId,
+        program: &Program,
+        customer_id: &CustomerId,
+        plan: &mut Planner<'_>,
+    ) -> Result<Posted, LoyaltyError> {
+        let mut customer = lock_customer(uow, tenant, customer_id)?;
+        let postings = plan(uow, &customer)?;
+        let provenance = caller.provenance(self.now());
+        let mut entries =
+            post_to_account(uow, program, &mut customer, postings, &provenance)?.into_iter();
+        let entry = entries.next().ok_or(LoyaltyError::NothingPosted)?;
+        Ok(Posted {
+            customer: customer.standing_under(program),
+            entry,
+            following: entries.collect(),
+            voucher: None,
+        })
+    }
+
+    pub fn record_visit(
+        &self,
+        caller: &Caller<'_>,
+        customer_id: &CustomerId,
+        occurred_at: Option<DateTime<Utc>>,
+        note: Option<&str>,
+        idempotent: Option<Idempotent<'_, Posted>>,
+    ) -> Result<Outcome<Posted>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::Staff)?;
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let program = program_of(uow, tenant)?;
+            let mut posted = self.post_planned(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |_, customer| {
+                    plan_visit(
+                        &program,
+                        &self.rules,
+                        &customer.account,
+                        occurred_at,
+                        note,
+                        now,
+                    )
+                },
+            )?;
+            let visit_number = posted.milestone().map(|milestone| milestone.visit_number);
+            if let (Some(visit_number), Some(reward_id)) =
+                (visit_number, &program.milestone_reward_id)
+            {
+                posted.voucher = self.issue_milestone_voucher(
+                    uow,
+                    tenant,
+                    reward_id,
+                    &posted.customer.id,
+                    visit_number,
+                    now,
+                )?;
+            }
+            Ok(posted)
+        })
+    }
+
+    pub fn record_purchase(
+        &self,
+        caller: &Caller<'_>,
+        customer_id: &CustomerId,
+        purchase: Purchase<'_>,
+        idempotent: Option<Idempotent<'_, Posted>>,
+    ) -> Result<Outcome<Posted>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::Staff)?;
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let program = program_of(uow, tenant)?;
+            self.post_planned(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |uow, customer| {
+                    let tenant_currency = tenant_of(uow, tenant)?.currency;
+                    plan_purchase(
+                        &program,
+                        &self.rules,
+                        &customer.account,
+                        &tenant_currency,
+                        purchase,
+                        now,
+                    )
+                },
+            )
+        })
+    }
+
+    pub fn adjust(
+        &self,
+        caller: &Caller<'_>,
+        customer_id: &CustomerId,
+        points: i64,
+        reason: &str,
+        allow_negative: bool,
+        idempotent: Option<Idempotent<'_, Posted>>,
+    ) -> Result<Outcome<Posted>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::TenantAdmin)?;
+        self.idempotently(tenant, idempotent, |uow| {
+            let program = program_of(uow, tenant)?;
+            self.post_planned(
+                uow,
+                caller,
+                tenant,
+                &program,
+                customer_id,
+                &mut |_, customer| {
+                    plan_adjustment(&customer.account, points, reason, allow_negative)
+                },
+            )
+        })
+    }
+
+    /// Undoes a purchase's points once. The response's balance may be negative.
+    pub fn reverse(
+        &self,
+        caller: &Caller<'_>,
+        entry_id: &LedgerEntryId,
+        reason: &str,
+        idempotent: Option<Idempotent<'_, Posted>>,
+    ) -> Result<Outcome<Posted>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::Staff)?;
+        self.idempotently(tenant, idempotent, |uow| {
+            let original = uow
+                .entry(tenant, entry_id)?
+                .ok_or(LoyaltyError::NotFound(Resource::LedgerEntry))?;
+            let program = program_of(uow, tenant)?;
+            self.post_planned(
+                uow,
+                caller,
+                tenant,
+                &program,
+                &original.customer_id,
+                &mut |uow, _| {
+                    // Read after the customer is locked: a concurrent reversal has committed or waits.
+                    let existing = uow.reversal_of(tenant, &original.id)?;
+                    plan_reversal(&original, existing.as_ref(), reason)
+                },
+            )
+        })
+    }
+
+    pub fn ledger(
+        &self,
+        caller: &Principal,
+        customer_id: &CustomerId,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        self.page(
+            page,
+            |e: &LedgerEntry| e.id.as_str(),
+            |uow| {
+                uow.customer(tenant, customer_id)?
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+                Ok(uow.entries(tenant, customer_id, page)?)
+            },
+        )
+    }
+}

@@ -1,0 +1,199 @@
+//! Customers: enrolment, look-ups, lists and profile changes.
+
+use super::{Loyalty, lock_customer, program_of, tenant_of};
+use crate::LoyaltyError;
+use crate::auth::{Principal, Role};
+use crate::customer::{
+    Account, CleanDetails, Customer, CustomerDetails, CustomerLookup, normalize_email,
+    normalize_phone,
+};
+use crate::error::Resource;
+use crate::idempotency::{Idempotent, Outcome};
+use crate::ids::CustomerId;
+use crate::page::{Page, PageRequest};
+use crate::secrets::url_token;
+use crate::store::{UnitOfWork, reading, within};
+use crate::tenant::TenantId;
+use crate::validation::ValidationErrors;
+
+/// A customer's details as a client changes them: `None` leaves a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChanges {
+    pub name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+}
+
+impl CustomerChanges {
+    /// The customer's details with these changes made.
+    fn applied_to(&self, customer: &Customer) -> CustomerDetails {
+        let pick = |change: &Option<Option<String>>, current: &Option<String>| match change {
+            Some(value) => value.clone(),
+            None => current.clone(),
+        };
+        CustomerDetails {
+            name: pick(&self.name, &customer.name),
+            phone: pick(&self.phone, &customer.phone),
+            email: pick(&self.email, &customer.email),
+            external_id: pick(&self.external_id, &customer.external_id),
+        }
+    }
+}
+
+/// Refuses details that another customer of the tenant already has.
+fn ensure_unique(
+    uow: &mut dyn UnitOfWork,
+    tenant: &TenantId,
+    details: &CleanDetails,
+    except: Option<&CustomerId>,
+) -> Result<(), LoyaltyError> {
+    for (field, lookup) in details.unique_keys() {
+        if let Some(existing) = uow.find_customer(tenant, &lookup)?
+            && Some(&existing.id) != except
+        {
+            return Err(LoyaltyError::CustomerExists {
+                field,
+                existing_id: existing.id,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses details that leave the customer with no way to be found at the counter.
+fn ensure_identifiable(details: &CleanDetails, message: &str) -> Result<(), LoyaltyError> {
+    if details.has_identifier() {
+        Ok(())
+    } else {
+        Err(ValidationErrors::single("phone", message).into())
+    }
+}
+
+impl Loyalty {
+    /// Enrols a customer. With an idempotency key, a retried enrolment gets the first response
+    /// instead of a conflict with itself.
+    pub fn enrol(
+        &self,
+        caller: &Principal,
+        details: CustomerDetails,
+        idempotent: Option<Idempotent<'_, Customer>>,
+    ) -> Result<Outcome<Customer>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let country = tenant_of(uow, tenant)?.country;
+            let clean = details.clean(country)?;
+            let program = program_of(uow, tenant)?;
+            ensure_identifiable(
+                &clean,
+                "at least one of phone, email or external_id is required",
+            )?;
+            ensure_unique(uow, tenant, &clean, None)?;
+            let customer = Customer {
+                id: CustomerId::generate(),
+                tenant_id: tenant.clone(),
+                name: clean.name,
+                phone: clean.phone,
+                email: clean.email,
+                external_id: clean.external_id,
+                card_token: card_token.clone(),
+                account: Account::default(),
+                tier: program.standing(0),
+                created_at: now,
+                updated_at: now,
+            };
+            uow.insert_customer(&customer)?;
+            Ok(customer)
+        })
+    }
+
+    pub fn customers(
+        &self,
+        caller: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        self.page(
+            page,
+            |c: &Customer| c.id.as_str(),
+            |uow| {
+                let program = program_of(uow, tenant)?;
+                let customers = uow.customers(tenant, page)?;
+                Ok(customers
+                    .into_iter()
+                    .map(|c| c.standing_under(&program))
+                    .collect())
+            },
+        )
+    }
+
+    /// Exact lookup by phone (read in the tenant's country), email or external id.
+    pub fn find_customer(
+        &self,
+        caller: &Principal,
+        lookup: CustomerLookup,
+    ) -> Result<Option<Customer>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        reading(self.store.as_ref(), |uow| {
+            let normalized = match &lookup {
+                CustomerLookup::Phone(raw) => {
+                    let country = tenant_of(uow, tenant)?.country;
+                    match normalize_phone(raw, country) {
+                        Ok(phone) => CustomerLookup::Phone(phone),
+                        Err(_) => return Ok(None),
+                    }
+                }
+                CustomerLookup::Email(raw) => match normalize_email(raw) {
+                    Ok(email) => CustomerLookup::Email(email),
+                    Err(_) => return Ok(None),
+                },
+                CustomerLookup::ExternalId(raw) => {
+                    CustomerLookup::ExternalId(raw.trim().to_owned())
+                }
+            };
+            let program = program_of(uow, tenant)?;
+            Ok(uow
+                .find_customer(tenant, &normalized)?
+                .map(|c| c.standing_under(&program)))
+        })
+    }
+
+    pub fn customer(&self, caller: &Principal, id: &CustomerId) -> Result<Customer, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        reading(self.store.as_ref(), |uow| {
+            let customer = uow
+                .customer(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            Ok(customer.standing_under(&program_of(uow, tenant)?))
+        })
+    }
+
+    pub fn update_customer(
+        &self,
+        caller: &Principal,
+        id: &CustomerId,
+        changes: CustomerChanges,
+    ) -> Result<Customer, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let mut customer = lock_customer(uow, tenant, id)?;
+            let country = tenant_of(uow, tenant)?.country;
+            let clean = changes.applied_to(&customer).clean(country)?;
+            ensure_identifiable(
+                &clean,
+                "at least one of phone, email or external_id must remain",
+            )?;
+            ensure_unique(uow, tenant, &clean, Some(&customer.id))?;
+            customer.name = clean.name;
+            customer.phone = clean.phone;
+            customer.email = clean.email;
+            customer.external_id = clean.external_id;
+            customer.updated_at = now;
+            uow.update_customer(&customer)?;
+            Ok(customer.standing_under(&program_of(uow, tenant)?))
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Tenants, managed by the platform admin.
+
+use super::{Loyalty, tenant_of};
+use crate::LoyaltyError;
+use crate::auth::Principal;
+use crate::page::{Page, PageRequest};
+use crate::store::{UnitOfWork, reading, within};
+use crate::tenant::{NewTenant, Tenant, TenantChanges, TenantId};
+
+/// Refuses a domain or subdomain that another tenant already uses.
+fn ensure_hosts_free(uow: &mut dyn UnitOfWork, tenant: &Tenant) -> Result<(), LoyaltyError> {
+    if let Some(domain) = &tenant.primary_domain
+        && uow
+            .tenant_with_domain(domain)?
+            .is_some_and(|owner| owner != tenant.id)
+    {
+        return Err(LoyaltyError::DomainTaken {
+            field: "primary_domain",
+        });
+    }
+    if let Some(subdomain) = &tenant.subdomain
+        && uow
+            .tenant_with_subdomain(subdomain)?
+            .is_some_and(|owner| owner != tenant.id)
+    {
+        return Err(LoyaltyError::DomainTaken { field: "subdomain" });
+    }
+    Ok(())
+}
+
+impl Loyalty {
+    pub fn create_tenant(
+        &self,
+        caller: &Principal,
+        new: NewTenant,
+    ) -> Result<Tenant, LoyaltyError> {
+        caller.require_platform_admin()?;
+        let tenant = new.validate(self.now())?;
+        within(self.store.as_ref(), |uow| {
+            if uow.tenant(&tenant.id)?.is_some() {
+                return Err(LoyaltyError::TenantExists);
+            }
+            ensure_hosts_free(uow, &tenant)?;
+            uow.insert_tenant(&tenant)?;
+            Ok(tenant.clone())
+        })
+    }
+
+    pub fn tenants(
+        &self,
+        caller: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<Tenant>, LoyaltyError> {
+        caller.require_platform_admin()?;
+        self.page(
+            page,
+            |t: &Tenant| t.id.as_str(),
+            |uow| Ok(uow.tenants(page)?),
+        )
+    }
+
+    pub fn tenant(&self, caller: &Principal, id: &TenantId) -> Result<Tenant, LoyaltyError> {
+        caller.require_platform_admin()?;
+        reading(self.store.as_ref(), |uow| tenant_of(uow, id))
+    }
+
+    pub fn update_tenant(
+        &self,
+        caller: &Principal,
+        id: &TenantId,
+        changes: TenantChanges,
+    ) -> Result<Tenant, LoyaltyError> {
+        caller.require_platform_admin()?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let tenant = changes.clone().apply(tenant_of(uow, id)?, now)?;
+            ensure_hosts_free(uow, &tenant)?;
+            uow.update_tenant(&tenant)?;
+            Ok(tenant)
+        })
+    }
+}

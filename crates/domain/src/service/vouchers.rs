@@ -1,0 +1,258 @@
+//! Vouchers: redeeming points for one, issuing one for a completed stamp card, fulfilling it at
+//! the counter exactly once, cancelling it, and reading them.
+
+use chrono::{DateTime, Utc};
+
+use super::posting::post_to_account;
+use super::{Caller, Loyalty, lock_customer, program_of};
+use crate::LoyaltyError;
+use crate::auth::{Principal, Role};
+use crate::customer::Customer;
+use crate::error::Resource;
+use crate::idempotency::{Idempotent, Outcome};
+use crate::ids::{CustomerId, RewardId, VoucherId};
+use crate::ledger::{EntryKind, Posting, Provenance};
+use crate::page::{Page, PageRequest};
+use crate::program::Program;
+use crate::store::{UnitOfWork, VoucherFilter, VoucherLookup, reading};
+use crate::tenant::TenantId;
+use crate::voucher::{Voucher, VoucherStatus, issue, normalize_code};
+
+/// A voucher just bought with points, with the account it was paid from.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub voucher: Voucher,
+    pub customer: Customer,
+}
+
+/// A cancelled voucher, with the account its points went back to.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub voucher: Voucher,
+    pub customer: Customer,
+}
+
+/// The voucher as a reader should see it at `now`: an issued voucher past its expiry reads
+/// expired even before the sweep marks it.
+fn as_of(mut voucher: Voucher, now: DateTime<Utc>) -> Voucher {
+    voucher.status = voucher.status_at(now);
+    voucher
+}
+
+/// Gives a stock item back to the reward, if it counts stock.
+fn restock(
+    uow: &mut dyn UnitOfWork,
+    tenant: &TenantId,
+    reward_id: &RewardId,
+) -> Result<(), LoyaltyError> {
+    if let Some(mut reward) = uow.reward_for_update(tenant, reward_id)?
+        && let Some(stock) = reward.stock
+    {
+        reward.stock = Some(stock + 1);
+        uow.update_reward(&reward)?;
+    }
+    Ok(())
+}
+
+/// Closes `voucher` as `status`; when `refund` says so and it cost points, posts them back and
+/// returns the account they went to. Restores stock.
+pub(super) fn close_and_refund(
+    uow: &mut dyn UnitOfWork,
+    program: &Program,
+    voucher: &mut Voucher,
+    status: VoucherStatus,
+    refund: bool,
+    provenance: &Provenance,
+) -> Result<Option<Customer>, LoyaltyError> {
+    voucher.status = status;
+    voucher.closed_at = Some(provenance.at);
+    uow.update_voucher(voucher)?;
+    // Locks are taken in one order everywhere (voucher, customer, reward) so that concurrent
+    // redemptions and cancellations cannot deadlock.
+    let refunded = if refund && voucher.points_spent > 0 {
+        let mut customer = lock_customer(uow, &voucher.tenant_id, &voucher.customer_id)?;
+        let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
+        posting.voucher_id = Some(voucher.id.clone());
+        post_to_account(uow, program, &mut customer, vec![posting], provenance)?;
+        Some(customer.standing_under(program))
+    } else {
+        None
+    };
+    restock(uow, &voucher.tenant_id, &voucher.reward_id)?;
+    Ok(refunded)
+}
+
+impl Loyalty {
+    /// Spends a customer's points on a reward: one transaction deducts the points, takes an item
+    /// from stock and issues the voucher.
+    pub fn redeem(
+        &self,
+        caller: &Caller<'_>,
+        customer_id: &CustomerId,
+        reward_id: &RewardId,
+        idempotent: Option<Idempotent<'_, Redeemed>>,
+    ) -> Result<Outcome<Redeemed>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::Staff)?;
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let mut customer = lock_customer(uow, tenant, customer_id)?;
+            let mut reward = uow
+                .reward_for_update(tenant, reward_id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Reward))?;
+            if !reward.active {
+                return Err(LoyaltyError::RewardInactive);
+            }
+            if reward.stock == Some(0) {
+                return Err(LoyaltyError::OutOfStock);
+            }
+            if customer.account.balance < reward.cost_points {
+                return Err(LoyaltyError::InsufficientPoints {
+                    balance: customer.account.balance,
+                    requested: reward.cost_points,
+                });
+            }
+            if let Some(stock) = reward.stock {
+                reward.stock = Some(stock - 1);
+                uow.update_reward(&reward)?;
+            }
+            let voucher = issue(&reward, &customer.id, reward.cost_points, None, now)?;
+            uow.insert_voucher(&voucher)?;
+            let mut posting = Posting::new(EntryKind::Redemption, -reward.cost_points);
+            posting.voucher_id = Some(voucher.id.clone());
+            let program = program_of(uow, tenant)?;
+            post_to_account(
+                uow,
+                &program,
+                &mut customer,
+                vec![posting],
+                &caller.provenance(now),
+            )?;
+            Ok(Redeemed {
+                voucher,
+                customer: customer.standing_under(&program),
+            })
+        })
+    }
+
+    /// The free voucher a completed stamp card earns, inside the visit's transaction. None when
+    /// the reward is inactive or out of stock: the milestone stays on the ledger either way.
+    pub(super) fn issue_milestone_voucher(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        tenant: &TenantId,
+        reward_id: &RewardId,
+        customer_id: &CustomerId,
+        visit_number: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Voucher>, LoyaltyError> {
+        let Some(mut reward) = uow.reward_for_update(tenant, reward_id)? else {
+            return Ok(None);
+        };
+        if !reward.active {
+            return Ok(None);
+        }
+        match reward.stock {
+            Some(0) => return Ok(None),
+            Some(stock) => {
+                reward.stock = Some(stock - 1);
+                uow.update_reward(&reward)?;
+            }
+            None => {}
+        }
+        let voucher = issue(&reward, customer_id, 0, visit_number, now)?;
+        uow.insert_voucher(&voucher)?;
+        Ok(Some(voucher))
+    }
+
+    /// Fulfils a voucher at the counter, exactly once; the clock decides expiry, whether or not a
+    /// sweep has run.
+    pub fn fulfil(
+        &self,
+        caller: &Principal,
+        lookup: VoucherLookup,
+        idempotent: Option<Idempotent<'_, Voucher>>,
+    ) -> Result<Outcome<Voucher>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let lookup = match lookup {
+            VoucherLookup::Code(code) => VoucherLookup::Code(normalize_code(&code)),
+            other => other,
+        };
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let found = uow
+                .find_voucher(tenant, &lookup)?
+                .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
+            let mut voucher = uow
+                .voucher_for_update(tenant, &found.id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
+            voucher.ensure_open(now)?;
+            voucher.status = VoucherStatus::Fulfilled;
+            voucher.closed_at = Some(now);
+            uow.update_voucher(&voucher)?;
+            Ok(voucher)
+        })
+    }
+
+    /// Cancels an open voucher: its points come back once, as a refund entry, and its stock item
+    /// returns to the reward.
+    pub fn cancel_voucher(
+        &self,
+        caller: &Caller<'_>,
+        id: &VoucherId,
+        idempotent: Option<Idempotent<'_, Cancelled>>,
+    ) -> Result<Outcome<Cancelled>, LoyaltyError> {
+        let tenant = caller.principal.tenant_as(Role::Staff)?;
+        let now = self.now();
+        self.idempotently(tenant, idempotent, |uow| {
+            let mut voucher = uow
+                .voucher_for_update(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
+            voucher.ensure_open(now)?;
+            let program = program_of(uow, tenant)?;
+            let refunded_to = close_and_refund(
+                uow,
+                &program,
+                &mut voucher,
+                VoucherStatus::Cancelled,
+                true,
+                &caller.provenance(now),
+            )?;
+            // A free (milestone) voucher refunds nothing: its account is read as it is.
+            let customer = match refunded_to {
+                Some(customer) => customer,
+                None => uow
+                    .customer(tenant, &voucher.customer_id)?
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?
+                    .standing_under(&program),
+            };
+            Ok(Cancelled { voucher, customer })
+        })
+    }
+
+    pub fn vouchers(
+        &self,
+        caller: &Principal,
+        filter: &VoucherFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Voucher>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let now = self.now();
+        let page = self.page(
+            page,
+            |v: &Voucher| v.id.as_str(),
+            |uow| Ok(uow.vouchers(tenant, filter, now, page)?),
+        )?;
+        Ok(page.map(|voucher| as_of(voucher, now)))
+    }
+
+    pub fn voucher(&self, caller: &Principal, id: &VoucherId) -> Result<Voucher, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let now = self.now();
+        reading(self.store.as_ref(), |uow| {
+            let voucher = uow
+                .voucher(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
+            Ok(as_of(voucher, now))
+        })
+    }
+}
