@@ -26,8 +26,6 @@ pub enum Command {
     /// Inspect or apply the database migrations this build carries.
     #[command(subcommand)]
     Migrate(MigrateCommand),
-    /// Check a running deployment: GET /health/ready and /api/public/tenant-meta must both
-    /// answer 200 with JSON. Exits non-zero otherwise.
     /// Manage tenants straight against the database (the operator acts as platform admin).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -37,6 +35,8 @@ pub enum Command {
     /// Issue or revoke API keys straight against the database.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Check a running deployment: GET /health/ready and /api/public/tenant-meta must both
+    /// answer 200 with JSON. Exits non-zero otherwise.
     Smoke {
         /// Where the deployment answers, e.g. https://loyalty.example.com
         #[arg(long, value_name = "URL")]
@@ -95,8 +95,9 @@ pub enum ApiKeyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Expire every voucher past its expiry and refund points where the program says so (the
-    /// server also does this on an interval). Safe to run at any time, and twice.
+    /// Expire every voucher and every earned point past its expiry, refunding vouchers' points
+    /// where the program says so (the server also does this on an interval). Safe to run at any
+    /// time, and twice.
     RunExpiry,
 }
 
@@ -108,4 +109,34 @@ pub enum MigrateCommand {
     Run,
     /// Revert the newest applied migration (for rolling back a release by hand).
     Revert,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_has_its_own_description() {
+        let cli = Cli::command();
+        let about = |name: &str| {
+            cli.find_subcommand(name)
+                .and_then(|command| command.get_about())
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        let expected = [
+            ("serve", "Serve the API"),
+            ("migrate", "Inspect or apply the database migrations"),
+            ("tenant", "Manage tenants"),
+            ("jobs", "Run a background job once"),
+            ("api-key", "Issue or revoke API keys"),
+            ("smoke", "Check a running deployment"),
+        ];
+        for (name, start) in expected {
+            assert!(about(name).starts_with(start), "{name}: {:?}", about(name));
+        }
+        assert_eq!(cli.get_subcommands().count(), expected.len());
+    }
 }
