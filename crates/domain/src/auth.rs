@@ -56,6 +56,12 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl crate::page::Keyed for ApiKey {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// A key just made: the stored part, and the full key to hand over once.
 #[derive(Debug, Clone)]
 pub struct IssuedKey {

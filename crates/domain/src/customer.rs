@@ -35,6 +35,12 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
+impl crate::page::Keyed for Customer {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// The running totals, updated in the same transaction as the ledger entry they result from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Account {

@@ -75,6 +75,12 @@ pub struct LedgerEntry {
     pub created_at: DateTime<Utc>,
 }
 
+impl crate::page::Keyed for LedgerEntry {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// An entry to be written, before it has an id and a balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posting {

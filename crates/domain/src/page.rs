@@ -40,6 +40,11 @@ impl PageRequest {
     }
 }
 
+/// A record that lists page by: its sort key, which the next page's cursor carries.
+pub trait Keyed {
+    fn sort_key(&self) -> &str;
+}
+
 /// One page of items and the cursor of the next page, if there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {

@@ -31,6 +31,12 @@ pub struct Reward {
     pub updated_at: DateTime<Utc>,
 }
 
+impl crate::page::Keyed for Reward {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// A reward as a tenant admin describes it.
 #[derive(Debug, Clone)]
 pub struct NewReward {

@@ -64,6 +64,12 @@ pub struct Voucher {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+impl crate::page::Keyed for Voucher {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 impl Voucher {
     /// The status as of `now`: an issued voucher past its expiry is expired whether or not a sweep
     /// has marked it yet.

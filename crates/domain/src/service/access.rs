@@ -117,11 +117,7 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<ApiKey>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
-        self.page(
-            page,
-            |k: &ApiKey| k.id.as_str(),
-            |uow| Ok(uow.keys(tenant, page)?),
-        )
+        self.page(page, |uow| Ok(uow.keys(tenant, page)?))
     }
 
     /// Revokes one of the caller's tenant's keys; revoking twice is not an error.

@@ -43,34 +43,68 @@ impl Posted {
     }
 }
 
-/// Decides a change's postings from the locked customer, reading what else it needs.
+/// Decides a change's postings from the locked customer and the program, reading what else it
+/// needs.
 type Planner<'a> =
-    dyn FnMut(&mut dyn UnitOfWork, &Customer) -> Result<Vec<Posting>, LoyaltyError> + 'a;
+    dyn FnMut(&mut dyn UnitOfWork, &Customer, &Program) -> Result<Vec<Posting>, LoyaltyError> + 'a;
 
 impl Loyalty {
-    /// Locks the customer, plans postings from the account, posts them, and reports the account
-    /// with its standing under `program`.
+    /// A change at the counter to one customer's account, once per idempotency key.
+    fn counter_change(
+        &self,
+        caller: &Caller<'_>,
+        tenant: &TenantId,
+        customer_id: &CustomerId,
+        idempotent: Option<Idempotent<'_, Posted>>,
+        plan: &mut Planner<'_>,
+    ) -> Result<Outcome<Posted>, LoyaltyError> {
+        self.idempotently(tenant, idempotent, |uow| {
+            self.post_planned(uow, caller, tenant, customer_id, plan)
+        })
+    }
+
+    /// Locks the customer, plans postings from the account, posts them, and issues the program's
+    /// milestone voucher when they complete a stamp card. Reports the account with its standing.
     fn post_planned(
         &self,
         uow: &mut dyn UnitOfWork,
         caller: &Caller<'_>,
         tenant: &TenantId,
-        program: &Program,
         customer_id: &CustomerId,
         plan: &mut Planner<'_>,
     ) -> Result<Posted, LoyaltyError> {
+        let program = program_of(uow, tenant)?;
         let mut customer = lock_customer(uow, tenant, customer_id)?;
-        let postings = plan(uow, &customer)?;
-        let provenance = caller.provenance(self.now());
-        let mut entries =
-            post_to_account(uow, program, &mut customer, postings, &provenance)?.into_iter();
+        let postings = plan(uow, &customer, &program)?;
+        let now = self.now();
+        let mut entries = post_to_account(
+            uow,
+            &program,
+            &mut customer,
+            postings,
+            &caller.provenance(now),
+        )?
+        .into_iter();
         let entry = entries.next().ok_or(LoyaltyError::NothingPosted)?;
-        Ok(Posted {
-            customer: customer.standing_under(program),
+        let mut posted = Posted {
+            customer: customer.standing_under(&program),
             entry,
             following: entries.collect(),
             voucher: None,
-        })
+        };
+        let visit_number = posted.milestone().map(|milestone| milestone.visit_number);
+        if let (Some(visit_number), Some(reward_id)) = (visit_number, &program.milestone_reward_id)
+        {
+            posted.voucher = self.issue_milestone_voucher(
+                uow,
+                tenant,
+                reward_id,
+                &posted.customer.id,
+                visit_number,
+                now,
+            )?;
+        }
+        Ok(posted)
     }
 
     pub fn record_visit(
@@ -83,40 +117,17 @@ impl Loyalty {
     ) -> Result<Outcome<Posted>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
-            let program = program_of(uow, tenant)?;
-            let mut posted = self.post_planned(
-                uow,
-                caller,
-                tenant,
-                &program,
-                customer_id,
-                &mut |_, customer| {
-                    plan_visit(
-                        &program,
-                        &self.rules,
-                        &customer.account,
-                        occurred_at,
-                        note,
-                        now,
-                    )
-                },
-            )?;
-            let visit_number = posted.milestone().map(|milestone| milestone.visit_number);
-            if let (Some(visit_number), Some(reward_id)) =
-                (visit_number, &program.milestone_reward_id)
-            {
-                posted.voucher = self.issue_milestone_voucher(
-                    uow,
-                    tenant,
-                    reward_id,
-                    &posted.customer.id,
-                    visit_number,
-                    now,
-                )?;
-            }
-            Ok(posted)
-        })
+        let mut plan = |_: &mut dyn UnitOfWork, customer: &Customer, program: &Program| {
+            plan_visit(
+                program,
+                &self.rules,
+                &customer.account,
+                occurred_at,
+                note,
+                now,
+            )
+        };
+        self.counter_change(caller, tenant, customer_id, idempotent, &mut plan)
     }
 
     pub fn record_purchase(
@@ -128,27 +139,18 @@ impl Loyalty {
     ) -> Result<Outcome<Posted>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
-            let program = program_of(uow, tenant)?;
-            self.post_planned(
-                uow,
-                caller,
-                tenant,
-                &program,
-                customer_id,
-                &mut |uow, customer| {
-                    let tenant_currency = tenant_of(uow, tenant)?.currency;
-                    plan_purchase(
-                        &program,
-                        &self.rules,
-                        &customer.account,
-                        &tenant_currency,
-                        purchase,
-                        now,
-                    )
-                },
+        let mut plan = |uow: &mut dyn UnitOfWork, customer: &Customer, program: &Program| {
+            let currency = tenant_of(uow, tenant)?.currency;
+            plan_purchase(
+                program,
+                &self.rules,
+                &customer.account,
+                &currency,
+                purchase,
+                now,
             )
-        })
+        };
+        self.counter_change(caller, tenant, customer_id, idempotent, &mut plan)
     }
 
     pub fn adjust(
@@ -161,19 +163,10 @@ impl Loyalty {
         idempotent: Option<Idempotent<'_, Posted>>,
     ) -> Result<Outcome<Posted>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::TenantAdmin)?;
-        self.idempotently(tenant, idempotent, |uow| {
-            let program = program_of(uow, tenant)?;
-            self.post_planned(
-                uow,
-                caller,
-                tenant,
-                &program,
-                customer_id,
-                &mut |_, customer| {
-                    plan_adjustment(&customer.account, points, reason, allow_negative)
-                },
-            )
-        })
+        let mut plan = |_: &mut dyn UnitOfWork, customer: &Customer, _: &Program| {
+            plan_adjustment(&customer.account, points, reason, allow_negative)
+        };
+        self.counter_change(caller, tenant, customer_id, idempotent, &mut plan)
     }
 
     /// Undoes a purchase's points once. The response's balance may be negative.
@@ -189,14 +182,12 @@ impl Loyalty {
             let original = uow
                 .entry(tenant, entry_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::LedgerEntry))?;
-            let program = program_of(uow, tenant)?;
             self.post_planned(
                 uow,
                 caller,
                 tenant,
-                &program,
                 &original.customer_id,
-                &mut |uow, _| {
+                &mut |uow, _, _| {
                     // Read after the customer is locked: a concurrent reversal has committed or waits.
                     let existing = uow.reversal_of(tenant, &original.id)?;
                     plan_reversal(&original, existing.as_ref(), reason)
@@ -212,14 +203,10 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<LedgerEntry>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        self.page(
-            page,
-            |e: &LedgerEntry| e.id.as_str(),
-            |uow| {
-                uow.customer(tenant, customer_id)?
-                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-                Ok(uow.entries(tenant, customer_id, page)?)
-            },
-        )
+        self.page(page, |uow| {
+            uow.customer(tenant, customer_id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            Ok(uow.entries(tenant, customer_id, page)?)
+        })
     }
 }

@@ -115,18 +115,14 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<Customer>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        self.page(
-            page,
-            |c: &Customer| c.id.as_str(),
-            |uow| {
-                let program = program_of(uow, tenant)?;
-                let customers = uow.customers(tenant, page)?;
-                Ok(customers
-                    .into_iter()
-                    .map(|c| c.standing_under(&program))
-                    .collect())
-            },
-        )
+        self.page(page, |uow| {
+            let program = program_of(uow, tenant)?;
+            let customers = uow.customers(tenant, page)?;
+            Ok(customers
+                .into_iter()
+                .map(|c| c.standing_under(&program))
+                .collect())
+        })
     }
 
     /// Exact lookup by phone (read in the tenant's country), email or external id.

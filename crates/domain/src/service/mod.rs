@@ -32,7 +32,7 @@ use crate::earning::{EarningRule, default_rules};
 use crate::error::Resource;
 use crate::ids::CustomerId;
 use crate::ledger::Provenance;
-use crate::page::{Page, PageRequest};
+use crate::page::{Keyed, Page, PageRequest};
 use crate::program::Program;
 use crate::store::{LoyaltyStore, UnitOfWork, reading};
 use crate::tenant::{Tenant, TenantId};
@@ -93,14 +93,13 @@ impl Loyalty {
 
     /// One page of a list: `fetch` reads up to one more record than the page holds, so the page
     /// knows whether another follows.
-    fn page<T>(
+    fn page<T: Keyed>(
         &self,
         page: &PageRequest,
-        key: impl Fn(&T) -> &str,
         fetch: impl FnMut(&mut dyn UnitOfWork) -> Result<Vec<T>, LoyaltyError>,
     ) -> Result<Page<T>, LoyaltyError> {
         let fetched = reading(self.store.as_ref(), fetch)?;
-        Ok(Page::from_fetched(fetched, page, key))
+        Ok(Page::from_fetched(fetched, page, T::sort_key))
     }
 }
 

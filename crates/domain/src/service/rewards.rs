@@ -30,11 +30,7 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<Reward>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        self.page(
-            page,
-            |r: &Reward| r.id.as_str(),
-            |uow| Ok(uow.rewards(tenant, active, page)?),
-        )
+        self.page(page, |uow| Ok(uow.rewards(tenant, active, page)?))
     }
 
     pub fn reward(&self, caller: &Principal, id: &RewardId) -> Result<Reward, LoyaltyError> {

@@ -99,13 +99,10 @@ impl Loyalty {
             if voucher.status != VoucherStatus::Issued || voucher.expires_at > now {
                 return Ok(None);
             }
-            let program = program_of(uow, tenant)?;
             let refunded_to = close_and_refund(
                 uow,
-                &program,
                 &mut voucher,
                 VoucherStatus::Expired,
-                program.refund_expired_vouchers,
                 &sweep_provenance(now),
             )?;
             Ok(Some(if refunded_to.is_some() {

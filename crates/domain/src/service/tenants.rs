@@ -52,11 +52,7 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<Tenant>, LoyaltyError> {
         caller.require_platform_admin()?;
-        self.page(
-            page,
-            |t: &Tenant| t.id.as_str(),
-            |uow| Ok(uow.tenants(page)?),
-        )
+        self.page(page, |uow| Ok(uow.tenants(page)?))
     }
 
     pub fn tenant(&self, caller: &Principal, id: &TenantId) -> Result<Tenant, LoyaltyError> {

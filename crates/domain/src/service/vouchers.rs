@@ -13,7 +13,6 @@ use crate::idempotency::{Idempotent, Outcome};
 use crate::ids::{CustomerId, RewardId, VoucherId};
 use crate::ledger::{EntryKind, Posting, Provenance};
 use crate::page::{Page, PageRequest};
-use crate::program::Program;
 use crate::store::{UnitOfWork, VoucherFilter, VoucherLookup, reading};
 use crate::tenant::TenantId;
 use crate::voucher::{Voucher, VoucherStatus, issue, normalize_code};
@@ -54,16 +53,21 @@ fn restock(
     Ok(())
 }
 
-/// Closes `voucher` as `status`; when `refund` says so and it cost points, posts them back and
-/// returns the account they went to. Restores stock.
+/// Closes `voucher` as `status` and restores its stock item. A cancelled voucher gives its points
+/// back, an expired one where the program says so: then the refund is posted and the account it
+/// went to is returned.
 pub(super) fn close_and_refund(
     uow: &mut dyn UnitOfWork,
-    program: &Program,
     voucher: &mut Voucher,
     status: VoucherStatus,
-    refund: bool,
     provenance: &Provenance,
 ) -> Result<Option<Customer>, LoyaltyError> {
+    let program = program_of(uow, &voucher.tenant_id)?;
+    let refund = match status {
+        VoucherStatus::Cancelled => true,
+        VoucherStatus::Expired => program.refund_expired_vouchers,
+        VoucherStatus::Issued | VoucherStatus::Fulfilled => false,
+    };
     voucher.status = status;
     voucher.closed_at = Some(provenance.at);
     uow.update_voucher(voucher)?;
@@ -73,8 +77,8 @@ pub(super) fn close_and_refund(
         let mut customer = lock_customer(uow, &voucher.tenant_id, &voucher.customer_id)?;
         let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
         posting.voucher_id = Some(voucher.id.clone());
-        post_to_account(uow, program, &mut customer, vec![posting], provenance)?;
-        Some(customer.standing_under(program))
+        post_to_account(uow, &program, &mut customer, vec![posting], provenance)?;
+        Some(customer.standing_under(&program))
     } else {
         None
     };
@@ -208,13 +212,10 @@ impl Loyalty {
                 .voucher_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
             voucher.ensure_open(now)?;
-            let program = program_of(uow, tenant)?;
             let refunded_to = close_and_refund(
                 uow,
-                &program,
                 &mut voucher,
                 VoucherStatus::Cancelled,
-                true,
                 &caller.provenance(now),
             )?;
             // A free (milestone) voucher refunds nothing: its account is read as it is.
@@ -223,7 +224,7 @@ impl Loyalty {
                 None => uow
                     .customer(tenant, &voucher.customer_id)?
                     .ok_or(LoyaltyError::NotFound(Resource::Customer))?
-                    .standing_under(&program),
+                    .standing_under(&program_of(uow, tenant)?),
             };
             Ok(Cancelled { voucher, customer })
         })
@@ -237,11 +238,7 @@ impl Loyalty {
     ) -> Result<Page<Voucher>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         let now = self.now();
-        let page = self.page(
-            page,
-            |v: &Voucher| v.id.as_str(),
-            |uow| Ok(uow.vouchers(tenant, filter, now, page)?),
-        )?;
+        let page = self.page(page, |uow| Ok(uow.vouchers(tenant, filter, now, page)?))?;
         Ok(page.map(|voucher| as_of(voucher, now)))
     }
 

@@ -28,6 +28,12 @@ pub struct Tenant {
     pub updated_at: DateTime<Utc>,
 }
 
+impl crate::page::Keyed for Tenant {
+    fn sort_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// The kind of business, which front ends use to pick wording and icons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
