@@ -2,15 +2,11 @@
 //! Idempotency-Key (some at the very same time), then DESIGN.md's invariants checked in the
 //! database itself.
 
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use crate::support::{TestApp, quick_program};
 use serde_json::{Value, json};
-use support::{TestApp, quick_program};
 
 const CLIENTS: u64 = 32;
 const REQUESTS_PER_CLIENT: u64 = 200;

@@ -1,13 +1,9 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::{Backend, TestApp, TestDb, json_of, settings};
 use loyalty_app::startup::Application;
 use serde_json::json;
-use support::{Backend, TestApp, TestDb, json_of, settings};
 
 on_both_backends! {
     async fn fresh_database_gets_the_default_tenant(backend) {

@@ -1,10 +1,6 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::process::{Command, Output};
 
-use support::{Backend, TestApp, TestDb};
+use crate::support::{Backend, TestApp, TestDb};
 
 /// Runs the built binary with exactly these variables (plus PATH), off the async runtime.
 async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {

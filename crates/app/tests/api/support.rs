@@ -1,8 +1,6 @@
 //! Test harness: a fresh database per test (a temp SQLite file, or a new Postgres database made
 //! from LOYALTY_TEST_POSTGRES_URL and dropped afterwards) and the real app on port 0.
 
-#![allow(dead_code)] // Each test binary uses its own part of the harness.
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -21,7 +19,6 @@ pub enum Backend {
 /// Declares each async test body once and runs it as `NAME::sqlite` and `NAME::postgres`. The
 /// Postgres variant is ignored by default and run with `--include-ignored`; there a missing
 /// server fails it.
-#[macro_export]
 macro_rules! on_both_backends {
     ($(async fn $name:ident($backend:ident) $body:block)*) => {
         $(
@@ -99,13 +96,6 @@ impl TestDb {
                     url: url.to_string(),
                 }
             }
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            TestDb::Sqlite { .. } => Backend::Sqlite,
-            TestDb::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -292,7 +282,6 @@ pub async fn json_of(response: reqwest::Response, content_type: &str) -> serde_j
 
 /// A tenant and its keys, made through the API as a platform admin would.
 pub struct Tenant {
-    pub id: String,
     pub admin: String,
     pub staff: String,
 }
@@ -346,7 +335,6 @@ impl TestApp {
             keys.push(body["key"].as_str().unwrap().to_owned());
         }
         Tenant {
-            id: id.to_owned(),
             admin: keys[0].clone(),
             staff: keys[1].clone(),
         }
