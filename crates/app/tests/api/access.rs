@@ -118,7 +118,7 @@ mod cli {
     }
 
     fn check(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::empty(backend);
         let before = loyalty(&db, &["tenant", "create", "--id", "acme", "--name", "Acme"]);
         assert!(
             !before.status.success(),

@@ -52,7 +52,7 @@ fn lines(prefix: &str, names: &[String]) -> String {
 
 on_both_backends! {
     async fn migrate_status_and_run_are_idempotent(backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::empty(backend);
         let env = [("DATABASE_URL", db.url())];
         let names = migration_names();
         let total = names.len();

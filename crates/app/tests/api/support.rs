@@ -71,7 +71,14 @@ pub fn postgres_admin_url() -> String {
 }
 
 impl TestDb {
+    /// A database for one test.
     pub fn create(backend: Backend) -> Self {
+        Self::empty(backend)
+    }
+
+    /// A database with nothing in it, not even the migrations table: for the tests that are
+    /// about migrating (or refusing to work before it), where the starting state matters.
+    pub fn empty(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
