@@ -1,14 +1,41 @@
 //! Test harness: a fresh database per test (a temp SQLite file, or a new Postgres database made
 //! from LOYALTY_TEST_POSTGRES_URL and dropped afterwards) and the real app on port 0.
+//!
+//! A test's database starts from a template that the project's own migration code
+//! (`Database::run_pending_migrations`) migrated once, not from nothing: copying is much cheaper
+//! than running every migration for every test. The template holds the migrations only; the app
+//! seeds the default tenant at start-up as it would on a new database. Tests about migrating
+//! itself take `TestDb::empty` instead.
+//!
+//! - SQLite: once per process, migrate a file in a temp dir, checkpoint its WAL and switch it
+//!   to a rollback journal (which needs every other connection closed), and keep its bytes in
+//!   memory; each test writes them to its own file. The temp dir goes at once, so nothing is
+//!   left behind when the process ends (statics are never dropped).
+//! - PostgreSQL: each test database is `CREATE DATABASE <test> TEMPLATE loyalty_template_<hash>`,
+//!   where `<hash>` is a 64-bit FNV-1a hash of the paths and contents under
+//!   `migrations/postgres`: a change to the migrations gives a new template, and a run never
+//!   clones a schema older than its code. The first test of a process makes sure it exists,
+//!   holding a server-wide advisory lock so that concurrent test processes neither make it
+//!   twice nor use it half-made. A template is complete once it refuses connections
+//!   (`ALLOW_CONNECTIONS false`, set after migrating): that is the mark checked, and it keeps
+//!   anyone from connecting to it, which would make `CREATE DATABASE ... TEMPLATE` fail. One left
+//!   half-made by a killed run is dropped and made again.
+//!   Each process also holds a shared advisory lock keyed by its template's hash for as long as
+//!   it runs (on an admin connection kept open). Templates of other hashes are stale: they are
+//!   dropped when an exclusive lock on their key can be taken, that is when no running process
+//!   (say, another checkout with other migrations) still clones from them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use loyalty_app::config::Settings;
 use loyalty_app::startup::Application;
+use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -71,9 +98,18 @@ pub fn postgres_admin_url() -> String {
 }
 
 impl TestDb {
-    /// A database for one test.
+    /// A database for one test, with every migration applied: a copy of the template.
     pub fn create(backend: Backend) -> Self {
-        Self::empty(backend)
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("loyalty.db");
+                std::fs::write(&path, sqlite_template()).expect("copy the SQLite template");
+                let url = format!("sqlite://{}", path.display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+            Backend::Postgres => Self::postgres(Some(postgres_template())),
+        }
     }
 
     /// A database with nothing in it, not even the migrations table: for the tests that are
@@ -85,24 +121,24 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("loyalty.db").display());
                 TestDb::Sqlite { _dir: dir, url }
             }
-            Backend::Postgres => {
-                let admin_url = postgres_admin_url();
-                let name = format!("loyalty_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-                    panic!("cannot reach PostgreSQL at LOYALTY_TEST_POSTGRES_URL: {e}")
-                });
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create test database");
-                let mut url =
-                    url::Url::parse(&admin_url).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
-                url.set_path(&name);
-                TestDb::Postgres {
-                    admin_url,
-                    name,
-                    url: url.to_string(),
-                }
-            }
+            Backend::Postgres => Self::postgres(None),
+        }
+    }
+
+    /// A new Postgres database, copied from `template` or else empty.
+    fn postgres(template: Option<&str>) -> Self {
+        let admin_url = postgres_admin_url();
+        let name = format!("loyalty_test_{}", uuid::Uuid::new_v4().simple());
+        let template = template
+            .map(|template| format!(" TEMPLATE {template}"))
+            .unwrap_or_default();
+        admin_connection(&admin_url)
+            .batch_execute(&format!("CREATE DATABASE {name}{template}"))
+            .expect("create test database");
+        TestDb::Postgres {
+            url: postgres_url(&admin_url, &name),
+            admin_url,
+            name,
         }
     }
 
@@ -133,11 +169,6 @@ impl TestDb {
 
     /// The single BIGINT `n` a query returns, e.g. `SELECT COUNT(*) AS n FROM tenants`.
     pub fn scalar(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Scalar {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         let query = diesel::sql_query(sql);
         let row: Scalar = match self {
             TestDb::Sqlite { url, .. } => {
@@ -184,6 +215,193 @@ impl Drop for TestDb {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
+}
+
+fn admin_connection(admin_url: &str) -> PgConnection {
+    PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LOYALTY_TEST_POSTGRES_URL: {e}"))
+}
+
+/// The URL of database `name` on the server of `admin_url`.
+fn postgres_url(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("LOYALTY_TEST_POSTGRES_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// Applies every migration with the project's own code, and closes the connections after.
+fn migrate(url: &str) {
+    let url = DatabaseUrl::parse(url).expect("a database URL");
+    let database = Database::connect(&url, PoolSettings::default()).expect("connect to migrate");
+    database
+        .run_pending_migrations()
+        .expect("migrate the template");
+}
+
+/// The bytes of a migrated SQLite database, made once per process.
+fn sqlite_template() -> &'static [u8] {
+    static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("template.db");
+        migrate(&format!("sqlite://{}", path.display()));
+        let mut conn = SqliteConnection::establish(path.to_str().expect("a UTF-8 temp path"))
+            .expect("open the SQLite template");
+        // Everything into the main file, and out of WAL mode: leaving WAL needs every other
+        // connection closed, so this also shows that the migration's pool is gone. The app
+        // turns WAL on again when it opens its copy.
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .expect("checkpoint the SQLite template");
+        drop(conn);
+        assert!(
+            !dir.path().join("template.db-wal").exists(),
+            "the SQLite template has no WAL left"
+        );
+        std::fs::read(&path).expect("read the SQLite template")
+    })
+}
+
+/// Serializes making and cleaning templates across test processes on one server.
+const TEMPLATE_LOCK_KEY: i64 = 0x004c_5954_4d50_4c54; // "LYTMPLT" in ASCII
+const TEMPLATE_PREFIX: &str = "loyalty_template_";
+
+/// What a process keeps of its Postgres template: the name to clone, and the admin connection
+/// whose session holds the shared lock that keeps other processes from dropping it.
+struct PostgresTemplate {
+    name: String,
+    _in_use: Mutex<PgConnection>,
+}
+
+/// The name of the migrated Postgres template for this build's migrations, made once per
+/// process and left with no open connection (see the module documentation).
+fn postgres_template() -> &'static str {
+    static TEMPLATE: OnceLock<PostgresTemplate> = OnceLock::new();
+    &TEMPLATE
+        .get_or_init(|| {
+            let admin_url = postgres_admin_url();
+            let hash = migrations_hash(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres"),
+            );
+            let name = format!("{TEMPLATE_PREFIX}{hash:016x}");
+            let mut admin = admin_connection(&admin_url);
+            advisory(&mut admin, "pg_advisory_lock", TEMPLATE_LOCK_KEY);
+            // Held until this process ends: its template is in use.
+            advisory(&mut admin, "pg_advisory_lock_shared", hash as i64);
+            let complete: Scalar = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM pg_database WHERE datname = $1 AND NOT datallowconn",
+            )
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut admin)
+            .expect("look for the Postgres template");
+            if complete.n == 0 {
+                // One statement each: neither may run inside a transaction block.
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .expect("drop a half-made Postgres template");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the Postgres template");
+                migrate(&postgres_url(&admin_url, &name));
+                admin
+                    .batch_execute(&format!(
+                        "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+                         SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{name}';"
+                    ))
+                    .expect("close the Postgres template");
+            }
+            drop_stale_templates(&mut admin, &name);
+            advisory(&mut admin, "pg_advisory_unlock", TEMPLATE_LOCK_KEY);
+            PostgresTemplate {
+                name,
+                _in_use: Mutex::new(admin),
+            }
+        })
+        .name
+}
+
+/// Drops the templates of other migrations that no running process holds in use.
+fn drop_stale_templates(admin: &mut PgConnection, current: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database")
+        .load(admin)
+        .expect("list databases");
+    for Name { datname } in names {
+        let Some(hash) = datname.strip_prefix(TEMPLATE_PREFIX) else {
+            continue;
+        };
+        let Ok(hash) = u64::from_str_radix(hash, 16) else {
+            continue;
+        };
+        if datname == current || !try_advisory_lock(admin, hash as i64) {
+            continue;
+        }
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+            .expect("drop a stale template");
+        advisory(admin, "pg_advisory_unlock", hash as i64);
+    }
+}
+
+/// Calls one of the session advisory lock functions that take a BIGINT key.
+fn advisory(admin: &mut PgConnection, function: &str, key: i64) {
+    diesel::sql_query(format!("SELECT {function}($1)"))
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .execute(admin)
+        .unwrap_or_else(|e| panic!("{function}: {e}"));
+}
+
+fn try_advisory_lock(admin: &mut PgConnection, key: i64) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Acquired {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        acquired: bool,
+    }
+    let row: Acquired = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS acquired")
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .get_result(admin)
+        .expect("pg_try_advisory_lock");
+    row.acquired
+}
+
+/// FNV-1a over each file's path (relative to `dir`) and contents, in path order: stable across
+/// runs, machines and toolchains.
+fn migrations_hash(dir: &Path) -> u64 {
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read the migrations") {
+            let path = entry.expect("a migrations entry").path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(dir, &mut paths);
+    paths.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for path in paths {
+        let relative = path.strip_prefix(dir).expect("under the migrations");
+        let contents = std::fs::read(&path).expect("read a migration");
+        for part in [relative.to_string_lossy().as_bytes(), &[0], &contents, &[0]] {
+            for byte in part {
+                hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    hash
+}
+
+/// A row of one BIGINT named `n`.
+#[derive(diesel::QueryableByName)]
+struct Scalar {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 /// Settings as the process would load them, from this environment and nothing else.
@@ -301,7 +519,6 @@ impl TestApp {
 
         use loyalty_domain::auth::Principal;
         use loyalty_domain::{Loyalty, SystemClock};
-        use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
 
         let url = DatabaseUrl::parse(self.db.url()).unwrap();
         let database = Database::connect(&url, PoolSettings::default()).unwrap();
@@ -422,11 +639,11 @@ pub fn quick_program(visits_per_reward: i64) -> serde_json::Value {
 }
 
 /// A clock that moves only when the test says so.
-pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+pub struct ManualClock(Mutex<chrono::DateTime<chrono::Utc>>);
 
 impl ManualClock {
     pub fn new() -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self(std::sync::Mutex::new(chrono::Utc::now())))
+        std::sync::Arc::new(Self(Mutex::new(chrono::Utc::now())))
     }
 
     pub fn advance(&self, by: chrono::Duration) {
@@ -446,8 +663,6 @@ pub fn service(
     db: &TestDb,
     clock: std::sync::Arc<dyn loyalty_domain::Clock>,
 ) -> loyalty_domain::Loyalty {
-    use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
-
     let url = DatabaseUrl::parse(db.url()).unwrap();
     let database = Database::connect(&url, PoolSettings::default()).unwrap();
     loyalty_domain::Loyalty::new(std::sync::Arc::new(database), clock)
