@@ -466,6 +466,10 @@ impl TestApp {
         let client = reqwest::Client::builder()
             // A guard against hangs, generous for loaded CI machines: speed is not asserted here.
             .timeout(std::time::Duration::from_secs(60))
+            // The server closes a connection idle for its keep-alive (actix's default, 5 s); a
+            // client reusing one just then gets no answer (hyper's IncompleteMessage). Retiring
+            // idle connections well before that keeps the client from ever racing the close.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
         TestApp {
