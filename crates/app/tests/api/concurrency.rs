@@ -151,7 +151,7 @@ async fn client(
 
 on_both_backends! {
     async fn parallel_clients_keep_every_invariant(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_for_stress(backend).await;
         let platform = app.platform_key();
         let acme = app.tenant(&platform, "acme").await;
         app.program(&acme.admin, quick_program(VISITS_PER_REWARD)).await;

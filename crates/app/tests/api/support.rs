@@ -421,6 +421,78 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDb,
     handle: StopOnDrop,
+    _turn: Turn,
+}
+
+/// What a test asks of the machine while its app runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    Ordinary,
+    /// Many clients at once for a long time: it needs the machine to itself, as it had when it
+    /// was its own test binary. Beside a stream of other tests on a small machine, SQLite writers
+    /// wait out their busy timeout and answer 500.
+    Stress,
+}
+
+/// Which kind of test runs now: any number of one kind at a time, never both kinds. A kind
+/// waiting for its turn holds back newcomers of the other, so neither waits for long.
+struct Turns {
+    current: Load,
+    running: usize,
+    /// Tests waiting for their turn, by `Load as usize`.
+    waiting: [usize; 2],
+}
+
+static TURNS: Mutex<Turns> = Mutex::new(Turns {
+    current: Load::Ordinary,
+    running: 0,
+    waiting: [0, 0],
+});
+static TURN_CHANGED: std::sync::Condvar = std::sync::Condvar::new();
+
+thread_local! {
+    /// Turns this thread (that is, this test) holds: a test with a second app waits for nothing.
+    static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A test's place among the running tests, given back when its app is dropped. Not `Send`: it
+/// is counted for the thread that took it.
+struct Turn {
+    _this_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl Turn {
+    fn take(load: Load) -> Self {
+        if HELD.get() == 0 {
+            let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+            let (mine, others) = (load as usize, 1 - load as usize);
+            turns.waiting[mine] += 1;
+            loop {
+                if turns.running == 0 || (turns.current == load && turns.waiting[others] == 0) {
+                    break;
+                }
+                turns = TURN_CHANGED.wait(turns).unwrap_or_else(|e| e.into_inner());
+            }
+            turns.waiting[mine] -= 1;
+            turns.current = load;
+            turns.running += 1;
+        }
+        HELD.set(HELD.get() + 1);
+        Turn {
+            _this_thread: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        HELD.set(HELD.get() - 1);
+        if HELD.get() == 0 {
+            let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+            turns.running -= 1;
+            TURN_CHANGED.notify_all();
+        }
+    }
 }
 
 /// Tells the server to stop when the test is done with it, so no test server outlives its test
@@ -448,11 +520,33 @@ impl TestApp {
         Self::spawn_with_clock(db, vars, std::sync::Arc::new(loyalty_domain::SystemClock)).await
     }
 
+    /// Starts for a stress test: it waits until no ordinary test runs, and ordinary tests wait
+    /// until it is done (see `Load::Stress`).
+    pub async fn spawn_for_stress(backend: Backend) -> Self {
+        let turn = Turn::take(Load::Stress);
+        Self::start(
+            TestDb::create(backend),
+            &[],
+            std::sync::Arc::new(loyalty_domain::SystemClock),
+            turn,
+        )
+        .await
+    }
+
     /// Starts with a clock the test controls.
     pub async fn spawn_with_clock(
         db: TestDb,
         vars: &[(&str, &str)],
         clock: std::sync::Arc<dyn loyalty_domain::Clock>,
+    ) -> Self {
+        Self::start(db, vars, clock, Turn::take(Load::Ordinary)).await
+    }
+
+    async fn start(
+        db: TestDb,
+        vars: &[(&str, &str)],
+        clock: std::sync::Arc<dyn loyalty_domain::Clock>,
+        turn: Turn,
     ) -> Self {
         let mut all = vec![("DATABASE_URL", db.url()), ("PORT", "0")];
         all.extend_from_slice(vars);
@@ -477,6 +571,7 @@ impl TestApp {
             client,
             db,
             handle: StopOnDrop(handle),
+            _turn: turn,
         }
     }
 
