@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{TestApp, quick_program};
 use serde_json::json;
-use support::{TestApp, quick_program};
 
 on_both_backends! {
     async fn missing_malformed_wrong_and_revoked_keys_get_401(backend) {
@@ -110,7 +106,7 @@ on_both_backends! {
 mod cli {
     use std::process::Command;
 
-    use super::support::{Backend, TestDb};
+    use crate::support::{Backend, TestDb};
 
     fn loyalty(db: &TestDb, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_loyalty"))
@@ -122,7 +118,7 @@ mod cli {
     }
 
     fn check(backend: Backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::empty(backend);
         let before = loyalty(&db, &["tenant", "create", "--id", "acme", "--name", "Acme"]);
         assert!(
             !before.status.success(),

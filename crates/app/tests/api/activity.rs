@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{Tenant, TestApp, quick_program};
 use serde_json::{Value, json};
-use support::{Tenant, TestApp, quick_program};
 
 async fn setup(app: &TestApp, visits_per_reward: i64) -> (Tenant, String) {
     let platform = app.platform_key();

@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::TestApp;
 use serde_json::json;
-use support::TestApp;
 
 on_both_backends! {
     async fn enrolment_normalizes_identifiers_and_opens_an_account(backend) {

@@ -2,16 +2,13 @@
 //! redemptions against a balance or a stock that covers only a few, and the expiry sweep racing
 //! the counter.
 
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 use chrono::Duration;
 use serde_json::{Value, json};
-use support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 
 async fn setup(backend: support::Backend) -> (Rc<TestApp>, Arc<ManualClock>, Tenant) {
     let clock = ManualClock::new();

@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 use chrono::Duration;
 use serde_json::{Value, json};
-use support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 
 async fn setup(backend: support::Backend) -> (TestApp, Arc<ManualClock>, Tenant, String) {
     let clock = ManualClock::new();

@@ -1,17 +1,13 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::{Backend, TestApp, TestDb, json_of, settings};
 use loyalty_app::startup::Application;
 use serde_json::json;
-use support::{Backend, TestApp, TestDb, json_of, settings};
 
 on_both_backends! {
     async fn fresh_database_gets_the_default_tenant(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_on(TestDb::empty(backend)).await;
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM tenants"), 1);
         let body = json_of(app.get("/api/public/tenant-meta").await, "application/json").await;
         assert_eq!(body["tenant_id"], "default");
@@ -55,7 +51,7 @@ on_both_backends! {
 #[actix_web::test]
 #[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
 async fn two_replicas_starting_at_once_both_come_up_with_one_default_tenant() {
-    let db = TestDb::create(Backend::Postgres);
+    let db = TestDb::empty(Backend::Postgres);
     let start = || Application::build(settings(&[("DATABASE_URL", db.url()), ("PORT", "0")]));
     // Both replicas' database set-up runs on blocking threads, so the two really overlap.
     let (first, second) = tokio::join!(start(), start());

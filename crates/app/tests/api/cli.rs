@@ -1,10 +1,6 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::process::{Command, Output};
 
-use support::{Backend, TestApp, TestDb};
+use crate::support::{Backend, TestApp, TestDb};
 
 /// Runs the built binary with exactly these variables (plus PATH), off the async runtime.
 async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
@@ -56,7 +52,7 @@ fn lines(prefix: &str, names: &[String]) -> String {
 
 on_both_backends! {
     async fn migrate_status_and_run_are_idempotent(backend) {
-        let db = TestDb::create(backend);
+        let db = TestDb::empty(backend);
         let env = [("DATABASE_URL", db.url())];
         let names = migration_names();
         let total = names.len();

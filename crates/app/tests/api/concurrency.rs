@@ -2,15 +2,11 @@
 //! Idempotency-Key (some at the very same time), then DESIGN.md's invariants checked in the
 //! database itself.
 
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use crate::support::{TestApp, quick_program};
 use serde_json::{Value, json};
-use support::{TestApp, quick_program};
 
 const CLIENTS: u64 = 32;
 const REQUESTS_PER_CLIENT: u64 = 200;
@@ -155,7 +151,7 @@ async fn client(
 
 on_both_backends! {
     async fn parallel_clients_keep_every_invariant(backend) {
-        let app = TestApp::spawn(backend).await;
+        let app = TestApp::spawn_for_stress(backend).await;
         let platform = app.platform_key();
         let acme = app.tenant(&platform, "acme").await;
         app.program(&acme.admin, quick_program(VISITS_PER_REWARD)).await;

@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{TestApp, json_of};
 use serde_json::json;
-use support::{TestApp, json_of};
 
 fn acme() -> serde_json::Value {
     json!({

@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{TestApp, quick_program};
 use serde_json::json;
-use support::{TestApp, quick_program};
 
 on_both_backends! {
     async fn tenants_start_with_the_default_program_and_admins_replace_it(backend) {

@@ -1,11 +1,7 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::io::{Read, Write};
 
+use crate::support::{TestApp, quick_program};
 use serde_json::{Value, json};
-use support::{TestApp, quick_program};
 
 /// Posts raw bytes with the given content type and returns status and JSON body.
 async fn post_raw(

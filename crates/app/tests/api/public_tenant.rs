@@ -1,10 +1,6 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{TestApp, json_of};
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use serde_json::json;
-use support::{TestApp, json_of};
 
 /// Two more tenants beside the seeded default: one with a domain, subdomain and branding.
 fn add_tenants(app: &TestApp) {

@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::process::Command;
 
+use crate::support;
+use crate::support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 use chrono::Duration;
 use serde_json::{Value, json};
-use support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 
 /// A tenant, a program with a 100-point welcome, a customer, and a clock the test moves.
 async fn setup(

@@ -1,9 +1,5 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
+use crate::support::{TestApp, quick_program};
 use serde_json::json;
-use support::{TestApp, quick_program};
 
 on_both_backends! {
     async fn a_tenants_key_finds_nothing_of_another_tenant(backend) {

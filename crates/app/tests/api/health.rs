@@ -1,12 +1,8 @@
-#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Backend, TestApp, TestDb, json_of};
 use loyalty_persistence::{Database, DatabaseUrl, PoolSettings};
 use serde_json::json;
-use support::{Backend, TestApp, TestDb, json_of};
 
 fn revert_newest_migration(db: &TestDb) -> String {
     let url = DatabaseUrl::parse(db.url()).unwrap();

@@ -1,0 +1,23 @@
+//! The integration tests, one binary: each module is one area of the API or the CLI, all
+//! against the real app on a fresh database from the harness in `support`.
+
+#![allow(clippy::unwrap_used)] // In tests a panic is the failure report.
+
+#[macro_use]
+mod support;
+
+mod access;
+mod activity;
+mod bad_input;
+mod cli;
+mod concurrency;
+mod customers;
+mod health;
+mod isolation;
+mod points_expiry;
+mod program;
+mod public_tenant;
+mod reward_races;
+mod rewards;
+mod startup;
+mod tenants;
