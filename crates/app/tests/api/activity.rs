@@ -19,7 +19,7 @@ async fn post(app: &TestApp, key: &str, path: &str, idem: &str, body: Value) -> 
     app.call("POST", path, key, Some(idem), Some(body)).await
 }
 
-/// Balance equals the ledger's sum for every customer (Invariant 1).
+/// Balance equals the ledger's sum for every customer (invariant 1 in docs/architecture.md).
 fn assert_balanced(app: &TestApp) {
     let unbalanced = app.db.scalar(
         "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> \

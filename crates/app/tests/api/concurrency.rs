@@ -1,6 +1,6 @@
 //! Many parallel clients against few accounts, some requests retried with the same
-//! Idempotency-Key (some at the very same time), then DESIGN.md's invariants checked in the
-//! database itself.
+//! Idempotency-Key (some at the very same time), then the invariants of docs/architecture.md
+//! checked in the database itself.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
