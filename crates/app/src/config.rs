@@ -1,7 +1,9 @@
 //! Configuration: built-in defaults, then an optional TOML file, then the environment.
 //!
 //! Canonical variables only: DATABASE_URL, DEFAULT_TENANT, ENVIRONMENT, CSP_POLICY, HOST, PORT,
-//! LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS. A TOML file uses the same names in lower case
+//! LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, and the database limits DATABASE_POOL_SIZE,
+//! DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_LOCK_TIMEOUT_MS,
+//! DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS. A TOML file uses the same names in lower case
 //! (`database_url = "..."`).
 
 use std::collections::HashMap;
@@ -10,10 +12,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
-use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError};
+use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 8] = [
+const VARIABLES: [&str; 14] = [
     "DATABASE_URL",
     "DEFAULT_TENANT",
     "ENVIRONMENT",
@@ -22,6 +24,12 @@ const VARIABLES: [&str; 8] = [
     "PORT",
     "LOG_FORMAT",
     "EXPIRY_SWEEP_INTERVAL_SECS",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_POOL_TIMEOUT_MS",
+    "DATABASE_STATEMENT_TIMEOUT_MS",
+    "DATABASE_LOCK_TIMEOUT_MS",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    "CACHE_TTL_MS",
 ];
 
 /// Names earlier deployments used, each with the variable that replaced it.
@@ -30,6 +38,12 @@ const LEGACY_ALIASES: [(&str, &str); 1] = [("CA_DATABASE_URL", "DATABASE_URL")];
 const DEFAULT_SQLITE_URL: &str = "sqlite://loyalty.db";
 const DEFAULT_SWEEP_SECS: u64 = 60;
 const MAX_SWEEP_SECS: u64 = 86_400;
+const MAX_POOL_SIZE: u64 = 1_000;
+/// Long enough to spare the database a read per request, short enough that a change made
+/// through another replica is seen within seconds.
+const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The longest any of the database waits may be set to: ten minutes.
+const MAX_WAIT_MS: u64 = 600_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -66,6 +80,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How often the server expires overdue vouchers.
     pub expiry_sweep_interval: Duration,
+    /// The connection pool and the limits on every database session.
+    pub database_pool: PoolSettings,
+    /// How long an API key's record and a public request's tenant are cached in this process.
+    pub cache_ttl: Duration,
 }
 
 /// Settings plus what loading them found worth a warning, to log once logging is set up.
@@ -99,6 +117,12 @@ pub enum ConfigError {
     CspPolicy,
     #[error("EXPIRY_SWEEP_INTERVAL_SECS must be an integer from 1 to {MAX_SWEEP_SECS} (got {0:?})")]
     SweepInterval(String),
+    #[error("{name} must be an integer from 1 to {max} (got {value:?})")]
+    OutOfRange {
+        name: &'static str,
+        max: u64,
+        value: String,
+    },
 }
 
 /// The configuration as written, before validation.
@@ -112,6 +136,82 @@ struct Raw {
     port: Option<String>,
     log_format: Option<String>,
     expiry_sweep_interval_secs: Option<String>,
+    database_pool_size: Option<String>,
+    database_pool_timeout_ms: Option<String>,
+    database_statement_timeout_ms: Option<String>,
+    database_lock_timeout_ms: Option<String>,
+    database_idle_in_transaction_timeout_ms: Option<String>,
+    cache_ttl_ms: Option<String>,
+}
+
+/// A whole number from 1 to `max` named by `name`, or `default` when unset.
+fn bounded(
+    name: &'static str,
+    value: Option<String>,
+    default: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(text) => {
+            text.parse()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(ConfigError::OutOfRange {
+                    name,
+                    max,
+                    value: text,
+                })
+        }
+    }
+}
+
+/// A duration in milliseconds named by `name`, or `default` when unset.
+fn millis(
+    name: &'static str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let default = u64::try_from(default.as_millis()).unwrap_or(MAX_WAIT_MS);
+    bounded(name, value, default, MAX_WAIT_MS).map(Duration::from_millis)
+}
+
+fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
+    let defaults = PoolSettings::default();
+    let limits = defaults.session;
+    let max_size = bounded(
+        "DATABASE_POOL_SIZE",
+        raw.database_pool_size.take(),
+        u64::from(defaults.max_size),
+        MAX_POOL_SIZE,
+    )?;
+    Ok(PoolSettings {
+        max_size: u32::try_from(max_size).unwrap_or(defaults.max_size),
+        checkout_timeout: millis(
+            "DATABASE_POOL_TIMEOUT_MS",
+            raw.database_pool_timeout_ms.take(),
+            defaults.checkout_timeout,
+        )?,
+        session: SessionLimits {
+            statement_timeout: millis(
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                raw.database_statement_timeout_ms.take(),
+                limits.statement_timeout,
+            )?,
+            lock_timeout: millis(
+                "DATABASE_LOCK_TIMEOUT_MS",
+                raw.database_lock_timeout_ms.take(),
+                limits.lock_timeout,
+            )?,
+            idle_in_transaction_timeout: millis(
+                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                raw.database_idle_in_transaction_timeout_ms.take(),
+                limits.idle_in_transaction_timeout,
+            )?,
+            ..limits
+        },
+        ..defaults
+    })
 }
 
 impl Settings {
@@ -149,9 +249,15 @@ impl Settings {
         })
     }
 
-    fn validate(raw: Raw) -> Result<Self, ConfigError> {
+    fn validate(mut raw: Raw) -> Result<Self, ConfigError> {
+        let database_pool = pool_settings(&mut raw)?;
         let text =
             |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let cache_ttl = match text(raw.cache_ttl_ms.take()).as_deref() {
+            // 0 turns the caches off: every request reads keys and tenants from the database.
+            Some("0") => Duration::ZERO,
+            other => millis("CACHE_TTL_MS", other.map(str::to_owned), DEFAULT_CACHE_TTL)?,
+        };
         let environment = match text(raw.environment)
             .map(|e| e.to_ascii_lowercase())
             .as_deref()
@@ -216,6 +322,8 @@ impl Settings {
             port,
             log_format,
             expiry_sweep_interval: Duration::from_secs(sweep_secs),
+            database_pool,
+            cache_ttl,
         })
     }
 }
@@ -324,6 +432,46 @@ mod tests {
             loaded.warnings,
             ["CA_DATABASE_URL is set but ignored: use DATABASE_URL"]
         );
+    }
+
+    #[test]
+    fn database_limits_are_read_and_bounded() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.database_pool.max_size, 10);
+        assert_eq!(
+            s.database_pool.checkout_timeout,
+            Duration::from_millis(2000)
+        );
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_POOL_SIZE", "4"),
+                ("DATABASE_POOL_TIMEOUT_MS", "250"),
+                ("DATABASE_STATEMENT_TIMEOUT_MS", "1500"),
+                ("DATABASE_LOCK_TIMEOUT_MS", "700"),
+                ("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", "9000"),
+            ]),
+        )
+        .unwrap()
+        .settings;
+        assert_eq!(s.database_pool.max_size, 4);
+        assert_eq!(s.database_pool.checkout_timeout, Duration::from_millis(250));
+        let limits = s.database_pool.session;
+        assert_eq!(limits.statement_timeout, Duration::from_millis(1500));
+        assert_eq!(limits.lock_timeout, Duration::from_millis(700));
+        assert_eq!(
+            limits.idle_in_transaction_timeout,
+            Duration::from_millis(9000)
+        );
+        for (name, value) in [
+            ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_POOL_SIZE", "many"),
+            ("DATABASE_POOL_TIMEOUT_MS", "-1"),
+            ("DATABASE_LOCK_TIMEOUT_MS", "600001"),
+        ] {
+            let error = Settings::load(None, &env(&[(name, value)])).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
+        }
     }
 
     #[test]

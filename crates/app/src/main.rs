@@ -10,7 +10,7 @@ use loyalty_app::config::{ConfigError, Loaded, Settings};
 use loyalty_app::smoke::{self, SmokeError};
 use loyalty_app::startup::{Application, StartupError};
 use loyalty_app::telemetry;
-use loyalty_persistence::{Database, PersistenceError, PoolSettings};
+use loyalty_persistence::{Database, PersistenceError};
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -90,7 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 /// The configured database, for the commands that work on it directly.
 fn open_database(file: Option<&std::path::Path>) -> Result<Database, CliError> {
     let settings = load_settings(file)?;
-    Database::connect(&settings.database_url, PoolSettings::default()).map_err(|source| {
+    Database::connect(&settings.database_url, settings.database_pool).map_err(|source| {
         CliError::Connect {
             location: settings.database_url.to_string(),
             source,

@@ -4,16 +4,22 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
+use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
-use loyalty_http::{FulfilThrottle, HttpState};
-use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
+use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState};
+use loyalty_persistence::{Database, JobLock, PersistenceError};
 
 use crate::config::{Environment, Settings};
 
 /// One replica at a time expires vouchers.
 pub const EXPIRY_SWEEP_LOCK: JobLock = JobLock(0x004c_4f59_5357_4550); // "LOYSWEP"
+
+/// Requests that may wait for a database turn, per pooled connection, before new ones are
+/// refused at once: a queue deep enough for bursts, short enough that a waiter is served within
+/// the pool's wait limit.
+const GATE_QUEUE_PER_CONNECTION: usize = 64;
 
 /// Used when CSP_POLICY is unset: an API serves no scripts, styles or frames.
 pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -86,11 +92,20 @@ impl Application {
             TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
         let database = Arc::new(database);
-        let loyalty = Loyalty::new(database.clone(), clock);
+        let caches = Arc::new(Caches::new(settings.cache_ttl));
+        let loyalty = Loyalty::new(database.clone(), clock).with_caches(caches.clone());
+        let pool = settings.database_pool;
+        let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
         let state = HttpState {
-            loyalty: loyalty.clone(),
+            loyalty: Arc::new(loyalty.clone()),
+            database_gate: Arc::new(DatabaseGate::new(
+                pool_size,
+                pool_size * GATE_QUEUE_PER_CONNECTION,
+                pool.checkout_timeout,
+            )),
             fulfil_throttle: Arc::new(FulfilThrottle::default()),
             tenants: database.clone(),
+            caches,
             readiness: database.clone(),
             default_tenant: settings.default_tenant.clone(),
             expose_error_details: settings.environment != Environment::Production,
@@ -163,7 +178,7 @@ async fn sweep_periodically(
 /// date, and the default tenant present.
 pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
     let database =
-        Database::connect(&settings.database_url, PoolSettings::default()).map_err(|source| {
+        Database::connect(&settings.database_url, settings.database_pool).map_err(|source| {
             StartupError::Connect {
                 location: settings.database_url.to_string(),
                 source,

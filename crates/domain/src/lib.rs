@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod customer;
 pub mod earning;

@@ -24,35 +24,72 @@ use crate::tenant::{Tenant, TenantId};
 use crate::voucher::{Voucher, VoucherStatus};
 
 /// A store could not complete an operation for reasons outside the domain's rules: the database
-/// is unreachable, a query failed, a concurrent transaction got in the way. The adapter's error
-/// is kept as the source so the cause can be logged; the domain never inspects it.
+/// is unreachable or busy, a query failed, a concurrent transaction got in the way. The adapter's
+/// error is kept as the source so the cause can be logged; the domain never inspects it.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", if self.conflict { "the store met a concurrent change" } else { "the store failed" })]
+#[error("{}", self.kind.describe())]
 pub struct StoreError {
-    conflict: bool,
+    kind: StoreErrorKind,
     #[source]
     source: Box<dyn Error + Send + Sync + 'static>,
 }
 
+/// What kind of failure a [`StoreError`] is, which decides what a caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Anything else: a bug, corrupt data, a query the database refused.
+    Failure,
+    /// A clash with a concurrent transaction (a unique key taken meanwhile, a serialization
+    /// failure): running the work again may succeed.
+    Conflict,
+    /// The database could not serve the work in time: no connection became free, a statement or
+    /// lock wait timed out, the server went away. Nothing was written; a client may retry later.
+    Unavailable,
+}
+
+impl StoreErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Failure => "the store failed",
+            Self::Conflict => "the store met a concurrent change",
+            Self::Unavailable => "the store could not serve the work in time",
+        }
+    }
+}
+
 impl StoreError {
     pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self::of_kind(StoreErrorKind::Failure, source)
+    }
+
+    pub fn conflict(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self::of_kind(StoreErrorKind::Conflict, source)
+    }
+
+    pub fn unavailable(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self::of_kind(StoreErrorKind::Unavailable, source)
+    }
+
+    pub fn of_kind(
+        kind: StoreErrorKind,
+        source: impl Into<Box<dyn Error + Send + Sync + 'static>>,
+    ) -> Self {
         Self {
-            conflict: false,
+            kind,
             source: source.into(),
         }
     }
 
-    /// A clash with a concurrent transaction (a unique key taken meanwhile, a serialization
-    /// failure): running the work again may succeed.
-    pub fn conflict(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        Self {
-            conflict: true,
-            source: source.into(),
-        }
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
     }
 
     pub fn is_conflict(&self) -> bool {
-        self.conflict
+        self.kind == StoreErrorKind::Conflict
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.kind == StoreErrorKind::Unavailable
     }
 }
 

@@ -14,6 +14,8 @@ pub use directory::TenantDirectory;
 pub use host::HostCandidates;
 pub use id::{TenantId, TenantIdError};
 pub use model::{Branding, LoyaltyType, Tenant, Vertical};
-pub use resolution::{ResolveError, TenantSelector, resolve_tenant};
+pub use resolution::{
+    ResolveError, TenantSelector, cached_tenant, resolve_and_cache, resolve_tenant,
+};
 pub use seeding::{SeedOutcome, default_tenant, ensure_default_tenant};
 pub use theme::Theme;

@@ -1,5 +1,6 @@
-//! `Authorization: Bearer <key>` on every `/api/v1` route: the key is checked against the store on
-//! each request, so a revoked key stops working at once.
+//! `Authorization: Bearer <key>` on every `/api/v1` route. The key's record is cached for a few
+//! seconds per process: a key revoked through this process stops working at once, one revoked
+//! through another within the cache's lifetime.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,6 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use loyalty_domain::auth::{AuthError, Principal};
 
-use crate::blocking::blocking;
 use crate::{ApiError, HttpState};
 
 /// The verified caller of an `/api/v1` request.
@@ -35,7 +35,14 @@ impl FromRequest for Authenticated {
             let token = token.ok_or(ApiError::from(AuthError::Unauthenticated))?;
             let state = state
                 .ok_or_else(|| ApiError::Internal("the application state is missing".into()))?;
-            let principal = blocking(move || state.loyalty.authenticate(&token)).await?;
+            let principal = match state.loyalty.authenticate_cached(&token) {
+                Some(known) => known?,
+                None => {
+                    state
+                        .store(move |loyalty| loyalty.authenticate(&token))
+                        .await?
+                }
+            };
             Ok(Authenticated(principal))
         })
     }

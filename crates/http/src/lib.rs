@@ -4,6 +4,7 @@
 mod auth;
 mod blocking;
 mod caching;
+mod gate;
 mod idempotency;
 mod json;
 mod problem;
@@ -20,6 +21,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
+pub use gate::DatabaseGate;
 pub use problem::ApiError;
 pub use request_context::BODY_LIMIT_BYTES;
 pub use state::HttpState;

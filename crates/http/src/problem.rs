@@ -47,6 +47,8 @@ pub enum ApiError {
     InvalidIdempotencyKey(#[source] loyalty_domain::idempotency::InvalidIdempotencyKey),
     #[error("too many wrong voucher codes from this key: try again in {} s", .retry_after.as_secs().max(1))]
     TooManyWrongCodes { retry_after: std::time::Duration },
+    #[error("every database connection is busy: try again shortly")]
+    DatabaseBusy,
     #[error(transparent)]
     Domain(#[from] LoyaltyError),
     /// A status produced outside this crate's handlers (the framework's own 4xx).
@@ -108,6 +110,7 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
         LoyaltyError::PointsOverflow => "points_overflow",
         LoyaltyError::Store(error) if error.is_conflict() => "conflict",
+        LoyaltyError::Store(error) if error.is_unavailable() => "database_unavailable",
         LoyaltyError::Randomness(_)
         | LoyaltyError::Render(_)
         | LoyaltyError::NothingPosted
@@ -139,6 +142,7 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::IdempotencyKeyReused
         | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
         LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
+        LoyaltyError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         LoyaltyError::Randomness(_)
         | LoyaltyError::Render(_)
         | LoyaltyError::NothingPosted
@@ -178,7 +182,22 @@ fn domain_extensions(error: &LoyaltyError) -> Map<String, Value> {
     }
 }
 
+/// How long a client should wait before retrying when the database could not serve it.
+const DATABASE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl ApiError {
+    /// When the client may try again, for refusals that are only "not now".
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::TooManyWrongCodes { retry_after } => Some(*retry_after),
+            ApiError::DatabaseBusy => Some(DATABASE_RETRY_AFTER),
+            ApiError::Domain(LoyaltyError::Store(error)) if error.is_unavailable() => {
+                Some(DATABASE_RETRY_AFTER)
+            }
+            _ => None,
+        }
+    }
+
     /// Stable, machine-readable; clients branch on this, never on the title or detail.
     pub fn code(&self) -> String {
         match self {
@@ -194,6 +213,7 @@ impl ApiError {
             ApiError::IdempotencyKeyRequired => "idempotency_key_required".into(),
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key".into(),
             ApiError::TooManyWrongCodes { .. } => "rate_limited".into(),
+            ApiError::DatabaseBusy => "database_unavailable".into(),
             ApiError::Domain(error) => domain_code(error).into(),
             ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
             ApiError::Unclassified(status) => {
@@ -204,6 +224,9 @@ impl ApiError {
     }
 
     fn detail(&self) -> String {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            return "The database could not serve the request in time; nothing was written. Try again after Retry-After seconds.".into();
+        }
         if self.status_code().is_server_error() {
             return "The server could not complete the request. Quote the request id when reporting it.".into();
         }
@@ -224,6 +247,7 @@ impl ResponseError for ApiError {
             | ApiError::IdempotencyKeyRequired
             | ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyWrongCodes { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::DatabaseBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Domain(error) => domain_status(error),
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unclassified(status) => *status,
@@ -233,7 +257,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %cause_chain(self), "request refused: database unavailable");
+        } else if status.is_server_error() {
             tracing::error!(error = %cause_chain(self), "request failed");
         }
         let code = self.code();
@@ -254,7 +280,7 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, *allow));
         }
-        if let ApiError::TooManyWrongCodes { retry_after } = self {
+        if let Some(retry_after) = self.retry_after() {
             // Whole seconds, rounded up, as Retry-After wants.
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             response.insert_header((header::RETRY_AFTER, seconds.max(1).to_string()));

@@ -2,16 +2,24 @@ use std::fmt;
 use std::sync::Arc;
 
 use loyalty_domain::Loyalty;
+use loyalty_domain::cache::Caches;
+
+use crate::blocking::blocking;
+use crate::{ApiError, DatabaseGate};
 use loyalty_domain::readiness::ReadinessProbe;
 use loyalty_domain::tenant::{TenantDirectory, TenantId};
 
 /// What handlers need, shared by every worker.
 #[derive(Clone)]
 pub struct HttpState {
-    pub loyalty: Loyalty,
+    pub loyalty: Arc<Loyalty>,
+    /// Lets request work at the database in arrival order, as many at once as it has connections.
+    pub database_gate: Arc<DatabaseGate>,
     /// Counts wrong voucher codes per key.
     pub fulfil_throttle: Arc<crate::FulfilThrottle>,
     pub tenants: Arc<dyn TenantDirectory>,
+    /// The process's caches, shared with `loyalty`: public tenants are read through them here.
+    pub caches: Arc<Caches>,
     pub readiness: Arc<dyn ReadinessProbe>,
     /// The tenant public requests fall back to when nothing else names one.
     pub default_tenant: TenantId,
@@ -28,5 +36,22 @@ impl fmt::Debug for HttpState {
             .field("expose_error_details", &self.expose_error_details)
             .field("content_security_policy", &self.content_security_policy)
             .finish_non_exhaustive()
+    }
+}
+
+impl HttpState {
+    /// Runs a use case on the blocking pool once the database gate lets it in; a request that
+    /// cannot get in within the gate's wait limit is refused with 503.
+    pub(crate) async fn store<T, E>(
+        &self,
+        work: impl FnOnce(&Loyalty) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let _turn = self.database_gate.enter().await?;
+        let loyalty = self.loyalty.clone();
+        blocking(move || work(&loyalty)).await
     }
 }

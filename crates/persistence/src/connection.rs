@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
-use crate::DatabaseUrl;
+use crate::{DatabaseUrl, SessionLimits};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -44,22 +44,28 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens connections of the backend the URL names. diesel's derived `establish` tries each
 /// backend in turn, which would turn any string into a SQLite file and hide a Postgres error.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnectionManager {
     url: DatabaseUrl,
+    session: SessionLimits,
 }
 
 impl ConnectionManager {
-    pub(crate) fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+    pub(crate) fn new(url: DatabaseUrl, session: SessionLimits) -> Self {
+        Self { url, session }
     }
 
     pub(crate) fn open(&self) -> Result<DbConnection, ConnectionError> {
-        let target = self.url.connection_string();
-        match self.url {
-            DatabaseUrl::Postgres(_) => PgConnection::establish(target).map(DbConnection::Postgres),
-            DatabaseUrl::Sqlite(_) => {
-                let mut conn = SqliteConnection::establish(target)?;
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                let target = with_connect_options(url, &self.session);
+                let mut conn = PgConnection::establish(&target)?;
+                conn.batch_execute(&self.session.set_statement())
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Postgres(conn))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
                 // Each PRAGMA alone: SQLite ignores all but the first of a batch for some.
                 for pragma in [
                     "PRAGMA foreign_keys = ON".to_owned(),
@@ -73,6 +79,33 @@ impl ConnectionManager {
             }
         }
     }
+}
+
+/// The PostgreSQL URL with a connect timeout and TCP keepalives (so a server that vanished is
+/// noticed), unless the URL sets them itself.
+fn with_connect_options(url: &str, session: &SessionLimits) -> String {
+    let Ok(mut parsed) = ::url::Url::parse(url) else {
+        // DatabaseUrl checked it already; hand the driver what was configured.
+        return url.to_owned();
+    };
+    let present: Vec<String> = parsed
+        .query_pairs()
+        .map(|(name, _)| name.into_owned())
+        .collect();
+    let connect_timeout = session.connect_timeout.as_secs().max(1).to_string();
+    let defaults = [
+        ("connect_timeout", connect_timeout.as_str()),
+        ("keepalives", "1"),
+        ("keepalives_idle", "30"),
+        ("keepalives_interval", "10"),
+        ("keepalives_count", "3"),
+    ];
+    for (name, value) in defaults {
+        if !present.iter().any(|p| p == name) {
+            parsed.query_pairs_mut().append_pair(name, value);
+        }
+    }
+    parsed.into()
 }
 
 impl r2d2::ManageConnection for ConnectionManager {

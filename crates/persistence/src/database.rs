@@ -6,7 +6,7 @@ use r2d2::{Pool, PooledConnection};
 use crate::connection::ConnectionManager;
 use crate::{Backend, DatabaseUrl, DbConnection, PersistenceError};
 
-/// Pool sizing and waiting limits.
+/// Pool sizing, waiting limits, and the limits every PostgreSQL session runs under.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_size: u32,
@@ -14,15 +14,52 @@ pub struct PoolSettings {
     pub checkout_timeout: Duration,
     /// How long a readiness probe waits; kept short so a dead database answers 503 quickly.
     pub probe_timeout: Duration,
+    pub session: SessionLimits,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             max_size: 10,
-            checkout_timeout: Duration::from_secs(5),
+            checkout_timeout: Duration::from_secs(2),
             probe_timeout: Duration::from_millis(1500),
+            session: SessionLimits::default(),
         }
+    }
+}
+
+/// Time limits on a PostgreSQL session, so that no request waits on the database without end: a
+/// statement running too long, a lock wait, a transaction left open, a server that does not
+/// answer a connect. SQLite has its own busy timeout instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub statement_timeout: Duration,
+    pub lock_timeout: Duration,
+    pub idle_in_transaction_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(3),
+            idle_in_transaction_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl SessionLimits {
+    /// The statement that puts the limits on a session.
+    pub(crate) fn set_statement(&self) -> String {
+        format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {}",
+            self.statement_timeout.as_millis(),
+            self.lock_timeout.as_millis(),
+            self.idle_in_transaction_timeout.as_millis(),
+        )
     }
 }
 
@@ -30,8 +67,11 @@ impl Default for PoolSettings {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool<ConnectionManager>,
+    /// One connection of its own for readiness, so a pool saturated by traffic does not make the
+    /// service look dead.
+    probe_pool: Pool<ConnectionManager>,
     backend: Backend,
-    probe_timeout: Duration,
+    session: SessionLimits,
 }
 
 pub(crate) type Conn = PooledConnection<ConnectionManager>;
@@ -40,7 +80,7 @@ impl Database {
     /// Opens one connection straight away, so a wrong URL or a dead server fails here with the
     /// driver's own error rather than later as a pool time-out.
     pub fn connect(url: &DatabaseUrl, settings: PoolSettings) -> Result<Self, PersistenceError> {
-        let manager = ConnectionManager::new(url.clone());
+        let manager = ConnectionManager::new(url.clone(), settings.session);
         let mut first = manager.open().map_err(PersistenceError::Connect)?;
         if let DbConnection::Sqlite(sqlite) = &mut first {
             // WAL is a property of the file: setting it once lets readers run beside a writer.
@@ -54,11 +94,17 @@ impl Database {
             .max_size(settings.max_size)
             .min_idle(Some(0))
             .connection_timeout(settings.checkout_timeout)
+            .build_unchecked(manager.clone());
+        let probe_pool = Pool::builder()
+            .max_size(1)
+            .min_idle(Some(0))
+            .connection_timeout(settings.probe_timeout)
             .build_unchecked(manager);
         Ok(Self {
             pool,
+            probe_pool,
             backend: url.backend(),
-            probe_timeout: settings.probe_timeout,
+            session: settings.session,
         })
     }
 
@@ -71,9 +117,11 @@ impl Database {
     }
 
     pub(crate) fn conn_for_probe(&self) -> Result<Conn, PersistenceError> {
-        self.pool
-            .get_timeout(self.probe_timeout)
-            .map_err(PersistenceError::Pool)
+        self.probe_pool.get().map_err(PersistenceError::Pool)
+    }
+
+    pub(crate) fn session_limits(&self) -> SessionLimits {
+        self.session
     }
 }
 

@@ -24,7 +24,7 @@ mod transaction;
 mod url;
 
 pub use connection::{Backend, DbConnection};
-pub use database::{Database, JobLock, PoolSettings};
+pub use database::{Database, JobLock, PoolSettings, SessionLimits};
 pub use error::PersistenceError;
 pub use migrations::MigrationStatus;
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -1,5 +1,6 @@
 //! Embedded migrations, one folder per backend with identical names.
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::Pg;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::Sqlite;
@@ -7,7 +8,7 @@ use diesel::{RunQueryDsl, sql_query};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::database::Conn;
-use crate::{Database, DbConnection, PersistenceError};
+use crate::{Database, DbConnection, PersistenceError, SessionLimits};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -70,7 +71,7 @@ impl Database {
     /// Applies what is pending and returns the names applied; idempotent.
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        with_migration_lock(&mut conn, |conn| {
+        with_migration_lock(&mut conn, self.session_limits(), |conn| {
             let pending: Vec<String> = status(conn)?
                 .into_iter()
                 .filter(|m| !m.applied)
@@ -88,7 +89,7 @@ impl Database {
     /// Reverts the newest applied migration, if any, and returns its name.
     pub fn revert_last_migration(&self) -> Result<Option<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        with_migration_lock(&mut conn, |conn| {
+        with_migration_lock(&mut conn, self.session_limits(), |conn| {
             let newest = status(conn)?.into_iter().rev().find(|m| m.applied);
             let Some(newest) = newest else {
                 return Ok(None);
@@ -105,12 +106,21 @@ impl Database {
 
 /// Holds a Postgres session-level advisory lock around `work`. SQLite needs none: a second
 /// process migrating the same file waits on SQLite's own write lock.
+///
+/// Migrating lifts the session's time limits: a migration may rewrite a large table, and a
+/// replica starting beside another waits for its migrations on the lock. The connection gets its
+/// limits back before it returns to the pool.
 fn with_migration_lock<T>(
     conn: &mut Conn,
+    limits: SessionLimits,
     work: impl FnOnce(&mut DbConnection) -> Result<T, PersistenceError>,
 ) -> Result<T, PersistenceError> {
     let conn: &mut DbConnection = conn;
     if let DbConnection::Postgres(pg) = conn {
+        pg.batch_execute(
+            "SET statement_timeout = 0; SET lock_timeout = 0; \
+             SET idle_in_transaction_session_timeout = 0",
+        )?;
         sql_query("SELECT pg_advisory_lock($1)")
             .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
             .execute(pg)?;
@@ -120,6 +130,7 @@ fn with_migration_lock<T>(
         sql_query("SELECT pg_advisory_unlock($1)")
             .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
             .execute(pg)?;
+        pg.batch_execute(&limits.set_statement())?;
     }
     result
 }

@@ -4,7 +4,7 @@
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
 use loyalty_domain::{LoyaltyError, StoreError};
 
@@ -18,22 +18,9 @@ pub(crate) struct Tx<'c> {
     pub(crate) conn: &'c mut DbConnection,
 }
 
-/// A diesel error as the domain sees it: a lost race (unique key taken meanwhile, serialization
-/// failure) is a conflict worth retrying; anything else is a failure.
+/// A diesel error as the domain sees it: a conflict, the database unavailable, or a failure.
 pub(crate) fn store_error(error: DieselError) -> StoreError {
-    let conflict = matches!(
-        error,
-        DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
-            _
-        )
-    );
-    let error = PersistenceError::Query(error);
-    if conflict {
-        StoreError::conflict(error)
-    } else {
-        StoreError::new(error)
-    }
+    PersistenceError::Query(error).into()
 }
 
 /// Why a transaction body stopped: the domain said no, or the database failed to begin or end.

@@ -66,13 +66,6 @@ impl DatabaseUrl {
             Self::Sqlite(_) => Backend::Sqlite,
         }
     }
-
-    /// The string handed to the driver. It may hold a password: never log it.
-    pub(crate) fn connection_string(&self) -> &str {
-        match self {
-            Self::Postgres(url) | Self::Sqlite(url) => url,
-        }
-    }
 }
 
 /// Prints the location without credentials.

@@ -70,6 +70,13 @@ macro_rules! on_both_backends {
     };
 }
 
+/// An open transaction holding a lock; dropping it closes the connection, which rolls back.
+#[allow(dead_code)] // Held for its effect on the database, never read.
+pub enum HeldLock {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
 /// A database that exists for one test.
 pub enum TestDb {
     Sqlite {
@@ -181,6 +188,27 @@ impl TestDb {
         }
         .unwrap();
         row.n
+    }
+
+    /// Holds the customer's row against writers until the returned guard is dropped, as a long
+    /// transaction elsewhere would: a row lock on Postgres, the database's write lock on SQLite.
+    pub fn lock_customer(&self, customer_id: &str) -> HeldLock {
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let path = url.trim_start_matches("sqlite://");
+                let mut conn = SqliteConnection::establish(path).unwrap();
+                conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+                HeldLock::Sqlite(conn)
+            }
+            TestDb::Postgres { url, .. } => {
+                let mut conn = PgConnection::establish(url).unwrap();
+                conn.batch_execute(&format!(
+                    "BEGIN; SELECT id FROM customers WHERE id = '{customer_id}' FOR UPDATE"
+                ))
+                .unwrap();
+                HeldLock::Postgres(conn)
+            }
+        }
     }
 
     /// Postgres only: refuse new connections and end the open ones, as a stopped server would.

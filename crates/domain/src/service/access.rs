@@ -33,6 +33,14 @@ fn clean_label(label: Option<&str>) -> Result<Option<String>, LoyaltyError> {
         .transpose()
 }
 
+/// The principal of `key` if `secret` is its secret and it is live.
+fn verify(key: Option<&ApiKey>, secret: &str) -> Result<Principal, LoyaltyError> {
+    match key {
+        Some(key) if key_accepts(key, secret) => Ok(Principal::from_key(key)),
+        _ => Err(AuthError::Unauthenticated.into()),
+    }
+}
+
 /// Revokes `key` if it exists and is live; revoking a revoked key changes nothing.
 fn revoke(
     uow: &mut dyn UnitOfWork,
@@ -48,14 +56,24 @@ fn revoke(
 }
 
 impl Loyalty {
-    /// The caller behind a presented API key; any failure is the same `Unauthenticated`.
+    /// The caller behind a presented API key, when the answer needs no store: the key is
+    /// malformed, or the cache knows its prefix. `None`: ask [`Loyalty::authenticate`].
+    pub fn authenticate_cached(&self, presented: &str) -> Option<Result<Principal, LoyaltyError>> {
+        let Some((prefix, secret)) = split_key(presented) else {
+            return Some(Err(AuthError::Unauthenticated.into()));
+        };
+        let key = self.caches.keys.get(&prefix.to_owned())?;
+        Some(verify(key.as_ref(), secret))
+    }
+
+    /// The caller behind a presented API key; any failure is the same `Unauthenticated`. The key
+    /// record is cached by prefix for the caches' lifetime; a revocation in this process drops it
+    /// at once, one in another process is seen when the entry expires.
     pub fn authenticate(&self, presented: &str) -> Result<Principal, LoyaltyError> {
         let (prefix, secret) = split_key(presented).ok_or(AuthError::Unauthenticated)?;
         let key = reading(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
-        match key {
-            Some(key) if key_accepts(&key, secret) => Ok(Principal::from_key(&key)),
-            _ => Err(AuthError::Unauthenticated.into()),
-        }
+        self.caches.keys.insert(prefix.to_owned(), key.clone());
+        verify(key.as_ref(), secret)
     }
 
     /// A platform admin key, for bootstrapping from the operator's command line.
@@ -128,10 +146,12 @@ impl Loyalty {
     ) -> Result<ApiKey, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        let revoked = within(self.store.as_ref(), |uow| {
             let key = uow.key(tenant, key_id)?;
             revoke(uow, key, now)
-        })
+        })?;
+        self.caches.keys.remove(&revoked.prefix);
+        Ok(revoked)
     }
 
     /// Revokes any key by its prefix, for the operator's command line.
@@ -142,9 +162,11 @@ impl Loyalty {
     ) -> Result<ApiKey, LoyaltyError> {
         caller.require_platform_admin()?;
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        let revoked = within(self.store.as_ref(), |uow| {
             let key = uow.key_by_prefix(prefix)?;
             revoke(uow, key, now)
-        })
+        })?;
+        self.caches.keys.remove(&revoked.prefix);
+        Ok(revoked)
     }
 }

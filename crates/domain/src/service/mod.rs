@@ -27,6 +27,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::auth::Principal;
+use crate::cache::Caches;
 use crate::customer::Customer;
 use crate::earning::{EarningRule, default_rules};
 use crate::error::Resource;
@@ -56,12 +57,13 @@ impl Caller<'_> {
     }
 }
 
-/// The loyalty service: the store, the clock and the earning rules.
+/// The loyalty service: the store, the clock, the earning rules and the process's caches.
 #[derive(Clone)]
 pub struct Loyalty {
     store: Arc<dyn LoyaltyStore>,
     clock: Arc<dyn Clock>,
     rules: Vec<Arc<dyn EarningRule>>,
+    caches: Arc<Caches>,
 }
 
 impl std::fmt::Debug for Loyalty {
@@ -73,12 +75,21 @@ impl std::fmt::Debug for Loyalty {
 }
 
 impl Loyalty {
+    /// The service without caches: every read goes to the store.
     pub fn new(store: Arc<dyn LoyaltyStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             clock,
             rules: default_rules(),
+            caches: Arc::new(Caches::disabled()),
         }
+    }
+
+    /// Reads keys and public tenants through `caches`, and drops from them what this service
+    /// changes.
+    pub fn with_caches(mut self, caches: Arc<Caches>) -> Self {
+        self.caches = caches;
+        self
     }
 
     /// Adds an earning rule (a promotion) after the default ones.

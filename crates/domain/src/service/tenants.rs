@@ -36,14 +36,17 @@ impl Loyalty {
     ) -> Result<Tenant, LoyaltyError> {
         caller.require_platform_admin()?;
         let tenant = new.validate(self.now())?;
-        within(self.store.as_ref(), |uow| {
+        let created = within(self.store.as_ref(), |uow| {
             if uow.tenant(&tenant.id)?.is_some() {
                 return Err(LoyaltyError::TenantExists);
             }
             ensure_hosts_free(uow, &tenant)?;
             uow.insert_tenant(&tenant)?;
             Ok(tenant.clone())
-        })
+        })?;
+        // A host that resolved to the default tenant may now name this one.
+        self.caches.tenants.clear();
+        Ok(created)
     }
 
     pub fn tenants(
@@ -68,11 +71,13 @@ impl Loyalty {
     ) -> Result<Tenant, LoyaltyError> {
         caller.require_platform_admin()?;
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        let updated = within(self.store.as_ref(), |uow| {
             let tenant = changes.clone().apply(tenant_of(uow, id)?, now)?;
             ensure_hosts_free(uow, &tenant)?;
             uow.update_tenant(&tenant)?;
             Ok(tenant)
-        })
+        })?;
+        self.caches.tenants.clear();
+        Ok(updated)
     }
 }

@@ -2,6 +2,11 @@
 
 use super::{HostCandidates, Tenant, TenantDirectory, TenantId};
 use crate::StoreError;
+use crate::cache::{Caches, TenantSelectorKey};
+
+/// Longest host or tenant id whose answer is cached: a real host name is at most 253
+/// characters, and a longer one is not worth memory.
+const MAX_CACHED_NAME: usize = 255;
 
 /// What a request says about its tenant.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,6 +50,46 @@ pub fn resolve_tenant(
     directory
         .find_by_id(default_tenant)?
         .ok_or(ResolveError::NotFound)
+}
+
+/// The cache's key for `selector`, unless it names something too long to keep.
+fn cache_key(selector: TenantSelector<'_>) -> Option<TenantSelectorKey> {
+    let short = |name: Option<&str>| name.is_none_or(|n| n.len() <= MAX_CACHED_NAME);
+    (short(selector.explicit_id) && short(selector.host)).then(|| {
+        (
+            selector.explicit_id.map(str::to_owned),
+            selector.host.map(str::to_owned),
+        )
+    })
+}
+
+/// The tenant a public request is about, when the process's cache knows it (or knows there is
+/// none); `None`: resolve it with [`resolve_and_cache`].
+pub fn cached_tenant(
+    caches: &Caches,
+    selector: TenantSelector<'_>,
+) -> Option<Result<Tenant, ResolveError>> {
+    let found = caches.tenants.get(&cache_key(selector)?)?;
+    Some(found.ok_or(ResolveError::NotFound))
+}
+
+/// Resolves as [`resolve_tenant`] does, and remembers the answer for the caches' lifetime.
+pub fn resolve_and_cache(
+    caches: &Caches,
+    directory: &dyn TenantDirectory,
+    default_tenant: &TenantId,
+    selector: TenantSelector<'_>,
+) -> Result<Tenant, ResolveError> {
+    let resolved = resolve_tenant(directory, default_tenant, selector);
+    let answer = match &resolved {
+        Ok(tenant) => Some(tenant.clone()),
+        Err(ResolveError::NotFound) => None,
+        Err(ResolveError::Store(_)) => return resolved,
+    };
+    if let Some(key) = cache_key(selector) {
+        caches.tenants.insert(key, answer);
+    }
+    resolved
 }
 
 fn best_host_match(hosts: &HostCandidates, matches: Vec<Tenant>) -> Option<Tenant> {

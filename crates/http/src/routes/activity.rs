@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::change::Change;
 use super::{PageQuery, path_id};
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::idempotency::render_json;
 use crate::json::JsonBody;
 use crate::views::{CustomerView, LedgerEntryView, PageView, VoucherView};
@@ -247,6 +246,8 @@ pub(crate) async fn ledger(
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let customer_id = path_id(&path, CustomerId::parse, Resource::Customer)?;
-    let entries = blocking(move || state.loyalty.ledger(&caller.0, &customer_id, &page)).await?;
+    let entries = state
+        .store(move |loyalty| loyalty.ledger(&caller.0, &customer_id, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(entries, LedgerEntryView::from)))
 }

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::blocking::blocking;
 use crate::views::CardBody;
 use crate::{ApiError, HttpState};
 
@@ -11,7 +10,7 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let card = blocking(move || state.loyalty.card(&token)).await?;
+    let card = state.store(move |loyalty| loyalty.card(&token)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(CardBody::from(card)))

@@ -9,7 +9,6 @@ use loyalty_domain::idempotency::{IdempotencyKey, Idempotent, Outcome, Rendered}
 use loyalty_domain::service::{Caller, Loyalty};
 
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::idempotency::{fingerprint, optional_key, required_key};
 use crate::request_context::current_request_id;
 use crate::{ApiError, HttpState};
@@ -46,7 +45,8 @@ impl Change {
         })
     }
 
-    /// Runs `work` on the blocking pool as the caller and answers with its outcome.
+    /// Runs `work` on the blocking pool as the caller, once the database gate lets it in, and
+    /// answers with its outcome.
     pub(crate) async fn run<T, W>(
         self,
         state: web::Data<HttpState>,
@@ -69,19 +69,20 @@ impl Change {
             fingerprint,
             request_id,
         } = self;
-        let outcome = blocking(move || {
-            let who = Caller {
-                principal: &caller.0,
-                request_id,
-            };
-            let idempotent = key.map(|key| Idempotent {
-                key,
-                fingerprint,
-                render: &render,
-            });
-            work(&state.loyalty, &who, idempotent)
-        })
-        .await?;
+        let outcome = state
+            .store(move |loyalty| {
+                let who = Caller {
+                    principal: &caller.0,
+                    request_id,
+                };
+                let idempotent = key.map(|key| Idempotent {
+                    key,
+                    fingerprint,
+                    render: &render,
+                });
+                work(loyalty, &who, idempotent)
+            })
+            .await?;
         respond(outcome, render)
     }
 }

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use super::change::Change;
 use super::path_id;
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::idempotency::render_json;
 use crate::json::{JsonBody, present};
 use crate::views::{CustomerView, PageView};
@@ -99,17 +98,15 @@ pub(crate) async fn list(
     if lookups.len() > 1 {
         return Err(ApiError::AmbiguousLookup);
     }
-    let customers = blocking(move || match lookups.into_iter().next() {
-        Some(lookup) => state
-            .loyalty
-            .find_customer(&caller.0, lookup)
-            .map(|found| Page {
+    let customers = state
+        .store(move |loyalty| match lookups.into_iter().next() {
+            Some(lookup) => loyalty.find_customer(&caller.0, lookup).map(|found| Page {
                 items: found.into_iter().collect(),
                 next_cursor: None,
             }),
-        None => state.loyalty.customers(&caller.0, &page),
-    })
-    .await?;
+            None => loyalty.customers(&caller.0, &page),
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
 }
 
@@ -119,7 +116,9 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path, CustomerId::parse, Resource::Customer)?;
-    let customer = blocking(move || state.loyalty.customer(&caller.0, &id)).await?;
+    let customer = state
+        .store(move |loyalty| loyalty.customer(&caller.0, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 
@@ -137,6 +136,8 @@ pub(crate) async fn update(
         email: b.email,
         external_id: b.external_id,
     };
-    let customer = blocking(move || state.loyalty.update_customer(&caller.0, &id, changes)).await?;
+    let customer = state
+        .store(move |loyalty| loyalty.update_customer(&caller.0, &id, changes))
+        .await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }

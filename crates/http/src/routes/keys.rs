@@ -7,7 +7,6 @@ use loyalty_domain::ids::ApiKeyId;
 use super::tenants::KeyBody;
 use super::{PageQuery, path_id};
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::json::JsonBody;
 use crate::views::{IssuedKeyView, KeyView, PageView};
 use crate::{ApiError, HttpState};
@@ -18,8 +17,9 @@ pub(crate) async fn issue(
     body: JsonBody<KeyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let KeyBody { role, label } = body.value;
-    let issued =
-        blocking(move || state.loyalty.issue_key(&caller.0, role, label.as_deref())).await?;
+    let issued = state
+        .store(move |loyalty| loyalty.issue_key(&caller.0, role, label.as_deref()))
+        .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
 
@@ -29,7 +29,9 @@ pub(crate) async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
-    let keys = blocking(move || state.loyalty.keys(&caller.0, &page)).await?;
+    let keys = state
+        .store(move |loyalty| loyalty.keys(&caller.0, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(keys, KeyView::from)))
 }
 
@@ -40,6 +42,8 @@ pub(crate) async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path, ApiKeyId::parse, Resource::ApiKey)?;
-    blocking(move || state.loyalty.revoke_key(&caller.0, &id)).await?;
+    state
+        .store(move |loyalty| loyalty.revoke_key(&caller.0, &id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,6 @@ use loyalty_domain::LoyaltyError;
 use loyalty_domain::program::Program;
 
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::json::JsonBody;
 use crate::views::ProgramBody;
 use crate::{ApiError, HttpState};
@@ -14,7 +13,9 @@ pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let program = blocking(move || state.loyalty.program(&caller.0)).await?;
+    let program = state
+        .store(move |loyalty| loyalty.program(&caller.0))
+        .await?;
     Ok(HttpResponse::Ok().json(ProgramBody::from(program)))
 }
 
@@ -24,6 +25,8 @@ pub(crate) async fn replace(
     body: JsonBody<ProgramBody>,
 ) -> Result<HttpResponse, ApiError> {
     let program = Program::try_from(body.value).map_err(LoyaltyError::from)?;
-    let saved = blocking(move || state.loyalty.replace_program(&caller.0, program)).await?;
+    let saved = state
+        .store(move |loyalty| loyalty.replace_program(&caller.0, program))
+        .await?;
     Ok(HttpResponse::Ok().json(ProgramBody::from(saved)))
 }

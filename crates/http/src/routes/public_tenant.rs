@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use loyalty_domain::tenant::{
-    Branding, LoyaltyType, ResolveError, Tenant, TenantSelector, Theme, Vertical, resolve_tenant,
+    Branding, LoyaltyType, ResolveError, Tenant, TenantSelector, Theme, Vertical, cached_tenant,
+    resolve_and_cache,
 };
 use serde::Serialize;
 
@@ -31,19 +32,32 @@ async fn resolve(state: &HttpState, request: &HttpRequest) -> Result<Tenant, Api
     let host = header_text(header::HOST.as_str())
         .and_then(Result::ok)
         .or_else(|| request.uri().host().map(str::to_owned));
-    let directory = state.tenants.clone();
+    let selector = TenantSelector {
+        explicit_id: explicit_id.as_deref(),
+        host: host.as_deref(),
+    };
+    if let Some(known) = cached_tenant(&state.caches, selector) {
+        return known.map_err(unresolved);
+    }
+    let (caches, directory) = (state.caches.clone(), state.tenants.clone());
     let default_tenant = state.default_tenant.clone();
+    let _turn = state.database_gate.enter().await?;
     blocking(move || {
         let selector = TenantSelector {
             explicit_id: explicit_id.as_deref(),
             host: host.as_deref(),
         };
-        resolve_tenant(directory.as_ref(), &default_tenant, selector).map_err(|error| match error {
-            ResolveError::NotFound => ApiError::TenantNotFound,
-            ResolveError::Store(error) => error.into(),
-        })
+        resolve_and_cache(&caches, directory.as_ref(), &default_tenant, selector)
+            .map_err(unresolved)
     })
     .await
+}
+
+fn unresolved(error: ResolveError) -> ApiError {
+    match error {
+        ResolveError::NotFound => ApiError::TenantNotFound,
+        ResolveError::Store(error) => error.into(),
+    }
 }
 
 #[derive(Serialize)]

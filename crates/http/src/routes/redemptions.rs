@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::change::Change;
 use super::path_id;
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::idempotency::render_json;
 use crate::json::JsonBody;
 use crate::views::{CustomerView, PageView, VoucherView};
@@ -165,7 +164,9 @@ pub(crate) async fn list(
         status,
         customer_id,
     };
-    let vouchers = blocking(move || state.loyalty.vouchers(&caller.0, &filter, &page)).await?;
+    let vouchers = state
+        .store(move |loyalty| loyalty.vouchers(&caller.0, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(vouchers, VoucherView::from)))
 }
 
@@ -175,7 +176,9 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path, VoucherId::parse, Resource::Voucher)?;
-    let voucher = blocking(move || state.loyalty.voucher(&caller.0, &id)).await?;
+    let voucher = state
+        .store(move |loyalty| loyalty.voucher(&caller.0, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(VoucherView::from(voucher)))
 }
 

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::path_id;
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::json::{JsonBody, present};
 use crate::views::{PageView, RewardView};
 use crate::{ApiError, HttpState};
@@ -59,7 +58,9 @@ pub(crate) async fn create(
         stock: b.stock,
         valid_days: b.valid_days,
     };
-    let reward = blocking(move || state.loyalty.create_reward(&caller.0, new)).await?;
+    let reward = state
+        .store(move |loyalty| loyalty.create_reward(&caller.0, new))
+        .await?;
     Ok(HttpResponse::Created().json(RewardView::from(reward)))
 }
 
@@ -70,7 +71,9 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = loyalty_domain::page::PageRequest::new(query.limit, query.after.as_deref())?;
     let active = query.active;
-    let rewards = blocking(move || state.loyalty.rewards(&caller.0, active, &page)).await?;
+    let rewards = state
+        .store(move |loyalty| loyalty.rewards(&caller.0, active, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(rewards, RewardView::from)))
 }
 
@@ -80,7 +83,9 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path, RewardId::parse, Resource::Reward)?;
-    let reward = blocking(move || state.loyalty.reward(&caller.0, &id)).await?;
+    let reward = state
+        .store(move |loyalty| loyalty.reward(&caller.0, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }
 
@@ -100,6 +105,8 @@ pub(crate) async fn update(
         stock: b.stock,
         valid_days: b.valid_days,
     };
-    let reward = blocking(move || state.loyalty.update_reward(&caller.0, &id, changes)).await?;
+    let reward = state
+        .store(move |loyalty| loyalty.update_reward(&caller.0, &id, changes))
+        .await?;
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::PageQuery;
 use crate::auth::Authenticated;
-use crate::blocking::blocking;
 use crate::json::{JsonBody, present};
 use crate::views::{IssuedKeyView, PageView, TenantView};
 use crate::{ApiError, HttpState};
@@ -85,7 +84,9 @@ pub(crate) async fn create(
         branding: b.branding,
         features: b.features,
     };
-    let tenant = blocking(move || state.loyalty.create_tenant(&caller.0, new)).await?;
+    let tenant = state
+        .store(move |loyalty| loyalty.create_tenant(&caller.0, new))
+        .await?;
     Ok(HttpResponse::Created().json(TenantView::from(tenant)))
 }
 
@@ -95,7 +96,9 @@ pub(crate) async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
-    let tenants = blocking(move || state.loyalty.tenants(&caller.0, &page)).await?;
+    let tenants = state
+        .store(move |loyalty| loyalty.tenants(&caller.0, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PageView::of(tenants, TenantView::from)))
 }
 
@@ -105,7 +108,9 @@ pub(crate) async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_in_path(&caller, &path)?;
-    let tenant = blocking(move || state.loyalty.tenant(&caller.0, &id)).await?;
+    let tenant = state
+        .store(move |loyalty| loyalty.tenant(&caller.0, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -128,7 +133,9 @@ pub(crate) async fn update(
         branding: b.branding,
         features: b.features,
     };
-    let tenant = blocking(move || state.loyalty.update_tenant(&caller.0, &id, changes)).await?;
+    let tenant = state
+        .store(move |loyalty| loyalty.update_tenant(&caller.0, &id, changes))
+        .await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -140,11 +147,8 @@ pub(crate) async fn issue_key(
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_in_path(&caller, &path)?;
     let KeyBody { role, label } = body.value;
-    let issued = blocking(move || {
-        state
-            .loyalty
-            .issue_tenant_key(&caller.0, &id, role, label.as_deref())
-    })
-    .await?;
+    let issued = state
+        .store(move |loyalty| loyalty.issue_tenant_key(&caller.0, &id, role, label.as_deref()))
+        .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
