@@ -1,5 +1,7 @@
 //! Customers and their accounts on diesel.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -15,17 +17,20 @@ use crate::rows::{convert_all, convert_one, naive, tenant_id};
 use crate::schema::customers;
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable)]
+/// A customer row: read whole, and written whole on insert and on update. Reading yields owned
+/// text; writing borrows it from the domain record.
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customers)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct CustomerRow {
-    tenant_id: String,
-    id: String,
-    name: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
-    external_id: Option<String>,
-    card_token: String,
+#[diesel(treat_none_as_null = true)]
+struct CustomerRow<'a> {
+    tenant_id: Cow<'a, str>,
+    id: Cow<'a, str>,
+    name: Option<Cow<'a, str>>,
+    phone: Option<Cow<'a, str>>,
+    email: Option<Cow<'a, str>>,
+    external_id: Option<Cow<'a, str>>,
+    card_token: Cow<'a, str>,
     balance: i64,
     lifetime_points: i64,
     visits: i64,
@@ -34,16 +39,34 @@ struct CustomerRow {
     updated_at: NaiveDateTime,
 }
 
-impl CustomerRow {
+impl<'a> CustomerRow<'a> {
+    fn from_domain(customer: &'a Customer) -> Self {
+        Self {
+            tenant_id: Cow::Borrowed(customer.tenant_id.as_str()),
+            id: Cow::Borrowed(customer.id.as_str()),
+            name: customer.name.as_deref().map(Cow::Borrowed),
+            phone: customer.phone.as_deref().map(Cow::Borrowed),
+            email: customer.email.as_deref().map(Cow::Borrowed),
+            external_id: customer.external_id.as_deref().map(Cow::Borrowed),
+            card_token: Cow::Borrowed(&customer.card_token),
+            balance: customer.account.balance,
+            lifetime_points: customer.account.lifetime_points,
+            visits: customer.account.visits,
+            last_visit_at: customer.account.last_visit_at.map(naive),
+            created_at: naive(customer.created_at),
+            updated_at: naive(customer.updated_at),
+        }
+    }
+
     fn into_domain(self) -> Result<Customer, PersistenceError> {
         Ok(Customer {
             tenant_id: tenant_id(&self.tenant_id)?,
-            id: CustomerId::from_stored(self.id),
-            name: self.name,
-            phone: self.phone,
-            email: self.email,
-            external_id: self.external_id,
-            card_token: self.card_token,
+            id: CustomerId::from_stored(self.id.into_owned()),
+            name: self.name.map(Cow::into_owned),
+            phone: self.phone.map(Cow::into_owned),
+            email: self.email.map(Cow::into_owned),
+            external_id: self.external_id.map(Cow::into_owned),
+            card_token: self.card_token.into_owned(),
             account: Account {
                 balance: self.balance,
                 lifetime_points: self.lifetime_points,
@@ -57,51 +80,10 @@ impl CustomerRow {
     }
 }
 
-/// A customer as written: the whole row, on insert and on update.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = customers)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
-struct NewCustomerRow<'a> {
-    tenant_id: &'a str,
-    id: &'a str,
-    name: Option<&'a str>,
-    phone: Option<&'a str>,
-    email: Option<&'a str>,
-    external_id: Option<&'a str>,
-    card_token: &'a str,
-    balance: i64,
-    lifetime_points: i64,
-    visits: i64,
-    last_visit_at: Option<NaiveDateTime>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl<'a> NewCustomerRow<'a> {
-    fn from_domain(customer: &'a Customer) -> Self {
-        Self {
-            tenant_id: customer.tenant_id.as_str(),
-            id: customer.id.as_str(),
-            name: customer.name.as_deref(),
-            phone: customer.phone.as_deref(),
-            email: customer.email.as_deref(),
-            external_id: customer.external_id.as_deref(),
-            card_token: &customer.card_token,
-            balance: customer.account.balance,
-            lifetime_points: customer.account.lifetime_points,
-            visits: customer.account.visits,
-            last_visit_at: customer.account.last_visit_at.map(naive),
-            created_at: naive(customer.created_at),
-            updated_at: naive(customer.updated_at),
-        }
-    }
-}
-
 impl CustomerRecords for Tx<'_> {
     fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
         diesel::insert_into(customers::table)
-            .values(NewCustomerRow::from_domain(customer))
+            .values(CustomerRow::from_domain(customer))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -175,7 +157,7 @@ impl CustomerRecords for Tx<'_> {
 
     fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
         diesel::update(customers::table.find((customer.tenant_id.as_str(), customer.id.as_str())))
-            .set(NewCustomerRow::from_domain(customer))
+            .set(CustomerRow::from_domain(customer))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())

@@ -1,5 +1,7 @@
 //! API keys on diesel.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -14,68 +16,54 @@ use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id};
 use crate::schema::api_keys;
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable)]
+/// An API key row: read whole, and written whole on insert. Reading yields owned text; writing
+/// borrows it from the domain record.
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct KeyRow {
-    id: String,
-    tenant_id: Option<String>,
-    role: String,
-    label: Option<String>,
-    prefix: String,
-    secret_hash: String,
+struct KeyRow<'a> {
+    id: Cow<'a, str>,
+    tenant_id: Option<Cow<'a, str>>,
+    role: Cow<'a, str>,
+    label: Option<Cow<'a, str>>,
+    prefix: Cow<'a, str>,
+    secret_hash: Cow<'a, str>,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
 }
 
-impl KeyRow {
+impl<'a> KeyRow<'a> {
+    fn from_domain(key: &'a ApiKey) -> Self {
+        Self {
+            id: Cow::Borrowed(key.id.as_str()),
+            tenant_id: key.tenant_id.as_ref().map(|t| Cow::Borrowed(t.as_str())),
+            role: Cow::Borrowed(key.role.as_str()),
+            label: key.label.as_deref().map(Cow::Borrowed),
+            prefix: Cow::Borrowed(&key.prefix),
+            secret_hash: Cow::Borrowed(&key.secret_hash),
+            created_at: naive(key.created_at),
+            revoked_at: key.revoked_at.map(naive),
+        }
+    }
+
     fn into_domain(self) -> Result<ApiKey, PersistenceError> {
         Ok(ApiKey {
             tenant_id: self.tenant_id.as_deref().map(tenant_id).transpose()?,
             role: parse_text("key role", &self.role, Role::parse)?,
-            id: ApiKeyId::from_stored(self.id),
-            label: self.label,
-            prefix: self.prefix,
-            secret_hash: self.secret_hash,
+            id: ApiKeyId::from_stored(self.id.into_owned()),
+            label: self.label.map(Cow::into_owned),
+            prefix: self.prefix.into_owned(),
+            secret_hash: self.secret_hash.into_owned(),
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|at| at.and_utc()),
         })
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = api_keys)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct NewKeyRow<'a> {
-    id: &'a str,
-    tenant_id: Option<&'a str>,
-    role: &'static str,
-    label: Option<&'a str>,
-    prefix: &'a str,
-    secret_hash: &'a str,
-    created_at: NaiveDateTime,
-    revoked_at: Option<NaiveDateTime>,
-}
-
-impl<'a> NewKeyRow<'a> {
-    fn from_domain(key: &'a ApiKey) -> Self {
-        Self {
-            id: key.id.as_str(),
-            tenant_id: key.tenant_id.as_ref().map(TenantId::as_str),
-            role: key.role.as_str(),
-            label: key.label.as_deref(),
-            prefix: &key.prefix,
-            secret_hash: &key.secret_hash,
-            created_at: naive(key.created_at),
-            revoked_at: key.revoked_at.map(naive),
-        }
-    }
-}
-
 impl KeyRecords for Tx<'_> {
     fn insert_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
         diesel::insert_into(api_keys::table)
-            .values(NewKeyRow::from_domain(key))
+            .values(KeyRow::from_domain(key))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())

@@ -1,5 +1,7 @@
 //! Ledger entries and idempotency records on diesel.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -15,102 +17,89 @@ use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_i
 use crate::schema::{idempotency_keys, ledger_entries};
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable)]
+/// A ledger entry row: read whole, and written whole on insert. Reading yields owned text;
+/// writing borrows it from the domain record.
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct EntryRow {
-    tenant_id: String,
-    id: String,
-    customer_id: String,
-    kind: String,
+struct EntryRow<'a> {
+    tenant_id: Cow<'a, str>,
+    id: Cow<'a, str>,
+    customer_id: Cow<'a, str>,
+    kind: Cow<'a, str>,
     points: i64,
     balance_after: i64,
     visit_number: Option<i64>,
     amount_minor: Option<i64>,
-    currency: Option<String>,
-    reference: Option<String>,
-    reason: Option<String>,
-    reverses_entry_id: Option<String>,
-    actor_key_id: String,
-    request_id: Option<String>,
+    currency: Option<Cow<'a, str>>,
+    reference: Option<Cow<'a, str>>,
+    reason: Option<Cow<'a, str>>,
+    reverses_entry_id: Option<Cow<'a, str>>,
+    actor_key_id: Cow<'a, str>,
+    request_id: Option<Cow<'a, str>>,
     created_at: NaiveDateTime,
     #[diesel(column_name = redemption_id)]
-    voucher_id: Option<String>,
+    voucher_id: Option<Cow<'a, str>>,
 }
 
-impl EntryRow {
-    fn into_domain(self) -> Result<LedgerEntry, PersistenceError> {
-        Ok(LedgerEntry {
-            tenant_id: tenant_id(&self.tenant_id)?,
-            kind: parse_text("ledger entry kind", &self.kind, EntryKind::parse)?,
-            id: LedgerEntryId::from_stored(self.id),
-            customer_id: CustomerId::from_stored(self.customer_id),
-            points: self.points,
-            balance_after: self.balance_after,
-            visit_number: self.visit_number,
-            amount_minor: self.amount_minor,
-            currency: self.currency,
-            reference: self.reference,
-            reason: self.reason,
-            reverses_entry_id: self.reverses_entry_id.map(LedgerEntryId::from_stored),
-            voucher_id: self.voucher_id.map(VoucherId::from_stored),
-            actor_key_id: self.actor_key_id,
-            request_id: self.request_id,
-            created_at: self.created_at.and_utc(),
-        })
-    }
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = ledger_entries)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct NewEntryRow<'a> {
-    tenant_id: &'a str,
-    id: &'a str,
-    customer_id: &'a str,
-    kind: &'static str,
-    points: i64,
-    balance_after: i64,
-    visit_number: Option<i64>,
-    amount_minor: Option<i64>,
-    currency: Option<&'a str>,
-    reference: Option<&'a str>,
-    reason: Option<&'a str>,
-    reverses_entry_id: Option<&'a str>,
-    actor_key_id: &'a str,
-    request_id: Option<&'a str>,
-    created_at: NaiveDateTime,
-    #[diesel(column_name = redemption_id)]
-    voucher_id: Option<&'a str>,
-}
-
-impl<'a> NewEntryRow<'a> {
+impl<'a> EntryRow<'a> {
     fn from_domain(entry: &'a LedgerEntry) -> Self {
         Self {
-            tenant_id: entry.tenant_id.as_str(),
-            id: entry.id.as_str(),
-            customer_id: entry.customer_id.as_str(),
-            kind: entry.kind.as_str(),
+            tenant_id: Cow::Borrowed(entry.tenant_id.as_str()),
+            id: Cow::Borrowed(entry.id.as_str()),
+            customer_id: Cow::Borrowed(entry.customer_id.as_str()),
+            kind: Cow::Borrowed(entry.kind.as_str()),
             points: entry.points,
             balance_after: entry.balance_after,
             visit_number: entry.visit_number,
             amount_minor: entry.amount_minor,
-            currency: entry.currency.as_deref(),
-            reference: entry.reference.as_deref(),
-            reason: entry.reason.as_deref(),
-            reverses_entry_id: entry.reverses_entry_id.as_ref().map(LedgerEntryId::as_str),
-            actor_key_id: &entry.actor_key_id,
-            request_id: entry.request_id.as_deref(),
+            currency: entry.currency.as_deref().map(Cow::Borrowed),
+            reference: entry.reference.as_deref().map(Cow::Borrowed),
+            reason: entry.reason.as_deref().map(Cow::Borrowed),
+            reverses_entry_id: entry
+                .reverses_entry_id
+                .as_ref()
+                .map(|id| Cow::Borrowed(id.as_str())),
+            actor_key_id: Cow::Borrowed(&entry.actor_key_id),
+            request_id: entry.request_id.as_deref().map(Cow::Borrowed),
             created_at: naive(entry.created_at),
-            voucher_id: entry.voucher_id.as_ref().map(VoucherId::as_str),
+            voucher_id: entry
+                .voucher_id
+                .as_ref()
+                .map(|id| Cow::Borrowed(id.as_str())),
         }
+    }
+
+    fn into_domain(self) -> Result<LedgerEntry, PersistenceError> {
+        Ok(LedgerEntry {
+            tenant_id: tenant_id(&self.tenant_id)?,
+            kind: parse_text("ledger entry kind", &self.kind, EntryKind::parse)?,
+            id: LedgerEntryId::from_stored(self.id.into_owned()),
+            customer_id: CustomerId::from_stored(self.customer_id.into_owned()),
+            points: self.points,
+            balance_after: self.balance_after,
+            visit_number: self.visit_number,
+            amount_minor: self.amount_minor,
+            currency: self.currency.map(Cow::into_owned),
+            reference: self.reference.map(Cow::into_owned),
+            reason: self.reason.map(Cow::into_owned),
+            reverses_entry_id: self
+                .reverses_entry_id
+                .map(|id| LedgerEntryId::from_stored(id.into_owned())),
+            voucher_id: self
+                .voucher_id
+                .map(|id| VoucherId::from_stored(id.into_owned())),
+            actor_key_id: self.actor_key_id.into_owned(),
+            request_id: self.request_id.map(Cow::into_owned),
+            created_at: self.created_at.and_utc(),
+        })
     }
 }
 
 impl LedgerRecords for Tx<'_> {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         diesel::insert_into(ledger_entries::table)
-            .values(NewEntryRow::from_domain(entry))
+            .values(EntryRow::from_domain(entry))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -188,25 +177,26 @@ impl LedgerRecords for Tx<'_> {
     }
 }
 
-/// A stored response as read; the tenant and key are the query's key.
-#[derive(Debug, Queryable, Selectable)]
+/// A stored response as the domain reads and writes it: every column but the tenant and key
+/// (the query's key) and the time of the claim. Reading yields owned text; writing borrows it.
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct IdempotencyRow {
-    fingerprint: String,
+struct ResponseRow<'a> {
+    fingerprint: Cow<'a, str>,
     status_code: i32,
-    response_body: String,
+    response_body: Cow<'a, str>,
 }
 
+/// An idempotency key as claimed: the whole row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct NewIdempotencyRow<'a> {
+struct IdempotencyRow<'a> {
     tenant_id: &'a str,
     idempotency_key: &'a str,
-    fingerprint: &'a str,
-    status_code: i32,
-    response_body: &'a str,
+    #[diesel(embed)]
+    response: ResponseRow<'a>,
     created_at: NaiveDateTime,
 }
 
@@ -218,7 +208,7 @@ impl IdempotencyRecords for Tx<'_> {
     ) -> Result<Option<StoredResponse>, StoreError> {
         let row = idempotency_keys::table
             .find((tenant.as_str(), key.as_str()))
-            .select(IdempotencyRow::as_select())
+            .select(ResponseRow::as_select())
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
@@ -226,9 +216,9 @@ impl IdempotencyRecords for Tx<'_> {
             let status =
                 u16::try_from(row.status_code).map_err(|e| corrupt("stored response status", e))?;
             Ok(StoredResponse {
-                fingerprint: row.fingerprint,
+                fingerprint: row.fingerprint.into_owned(),
                 status,
-                body: row.response_body,
+                body: row.response_body.into_owned(),
             })
         })
     }
@@ -242,12 +232,14 @@ impl IdempotencyRecords for Tx<'_> {
     ) -> Result<(), StoreError> {
         // Status 0 and no body until record_response; never visible outside this transaction.
         diesel::insert_into(idempotency_keys::table)
-            .values(NewIdempotencyRow {
+            .values(IdempotencyRow {
                 tenant_id: tenant.as_str(),
                 idempotency_key: key.as_str(),
-                fingerprint,
-                status_code: 0,
-                response_body: "",
+                response: ResponseRow {
+                    fingerprint: Cow::Borrowed(fingerprint),
+                    status_code: 0,
+                    response_body: Cow::Borrowed(""),
+                },
                 created_at: naive(at),
             })
             .execute(self.conn)

@@ -1,5 +1,7 @@
 //! Point lots and the draws refunds use, on diesel.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -13,23 +15,35 @@ use crate::rows::{convert_all, naive, tenant_pairs};
 use crate::schema::{lot_draws, point_lots};
 use crate::transaction::{Tx, store_error};
 
-/// A lot as the domain reads it; the tenant and customer it belongs to are the query's filter.
-#[derive(Debug, Queryable, Selectable)]
+/// A lot as the domain reads and writes it: every column but the tenant and customer it belongs
+/// to, which are the query's filter. Reading yields owned text; writing borrows it from the domain
+/// record.
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = point_lots)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct LotRow {
-    id: String,
-    source_entry_id: String,
+struct LotRow<'a> {
+    id: Cow<'a, str>,
+    source_entry_id: Cow<'a, str>,
     earned_at: NaiveDateTime,
     expires_at: Option<NaiveDateTime>,
     remaining: i64,
 }
 
-impl LotRow {
+impl<'a> LotRow<'a> {
+    fn from_domain(lot: &'a Lot) -> Self {
+        Self {
+            id: Cow::Borrowed(lot.id.as_str()),
+            source_entry_id: Cow::Borrowed(lot.source_entry_id.as_str()),
+            earned_at: naive(lot.earned_at),
+            expires_at: lot.expires_at.map(naive),
+            remaining: lot.remaining,
+        }
+    }
+
     fn into_domain(self) -> Result<Lot, PersistenceError> {
         Ok(Lot {
-            id: LotId::from_stored(self.id),
-            source_entry_id: LedgerEntryId::from_stored(self.source_entry_id),
+            id: LotId::from_stored(self.id.into_owned()),
+            source_entry_id: LedgerEntryId::from_stored(self.source_entry_id.into_owned()),
             earned_at: self.earned_at.and_utc(),
             expires_at: self.expires_at.map(|at| at.and_utc()),
             remaining: self.remaining,
@@ -37,36 +51,52 @@ impl LotRow {
     }
 }
 
+/// A lot as inserted: the whole row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = point_lots)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct NewLotRow<'a> {
+struct CustomerLotRow<'a> {
     tenant_id: &'a str,
-    id: &'a str,
     customer_id: &'a str,
-    source_entry_id: &'a str,
-    earned_at: NaiveDateTime,
-    expires_at: Option<NaiveDateTime>,
-    remaining: i64,
+    #[diesel(embed)]
+    lot: LotRow<'a>,
 }
 
-/// A draw as the domain reads it; the tenant and entry are the query's filter.
-#[derive(Debug, Queryable, Selectable)]
+/// A draw as the domain reads and writes it: every column but the tenant and entry it belongs
+/// to, which are the query's filter.
+#[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_draws)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct DrawRow {
-    lot_id: String,
+struct DrawRow<'a> {
+    lot_id: Cow<'a, str>,
     points: i64,
 }
 
+impl<'a> DrawRow<'a> {
+    fn from_domain(draw: &'a Draw) -> Self {
+        Self {
+            lot_id: Cow::Borrowed(draw.lot_id.as_str()),
+            points: draw.points,
+        }
+    }
+
+    fn into_domain(self) -> Draw {
+        Draw {
+            lot_id: LotId::from_stored(self.lot_id.into_owned()),
+            points: self.points,
+        }
+    }
+}
+
+/// A draw as inserted: the whole row.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = lot_draws)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct NewDrawRow<'a> {
+struct EntryDrawRow<'a> {
     tenant_id: &'a str,
     entry_id: &'a str,
-    lot_id: &'a str,
-    points: i64,
+    #[diesel(embed)]
+    draw: DrawRow<'a>,
 }
 
 impl LotRecords for Tx<'_> {
@@ -106,14 +136,10 @@ impl LotRecords for Tx<'_> {
         lot: &Lot,
     ) -> Result<(), StoreError> {
         diesel::insert_into(point_lots::table)
-            .values(NewLotRow {
+            .values(CustomerLotRow {
                 tenant_id: tenant.as_str(),
-                id: lot.id.as_str(),
                 customer_id: customer_id.as_str(),
-                source_entry_id: lot.source_entry_id.as_str(),
-                earned_at: naive(lot.earned_at),
-                expires_at: lot.expires_at.map(naive),
-                remaining: lot.remaining,
+                lot: LotRow::from_domain(lot),
             })
             .execute(self.conn)
             .map_err(store_error)?;
@@ -136,11 +162,10 @@ impl LotRecords for Tx<'_> {
     ) -> Result<(), StoreError> {
         for draw in draws {
             diesel::insert_into(lot_draws::table)
-                .values(NewDrawRow {
+                .values(EntryDrawRow {
                     tenant_id: tenant.as_str(),
                     entry_id: entry_id.as_str(),
-                    lot_id: draw.lot_id.as_str(),
-                    points: draw.points,
+                    draw: DrawRow::from_domain(draw),
                 })
                 .execute(self.conn)
                 .map_err(store_error)?;
@@ -159,13 +184,7 @@ impl LotRecords for Tx<'_> {
             .select(DrawRow::as_select())
             .load(self.conn)
             .map_err(store_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Draw {
-                lot_id: LotId::from_stored(row.lot_id),
-                points: row.points,
-            })
-            .collect())
+        Ok(rows.into_iter().map(DrawRow::into_domain).collect())
     }
 
     fn customers_with_expiring_points(

@@ -1,5 +1,7 @@
 //! Programs on diesel.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -10,46 +12,81 @@ use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
 use crate::backend::db_run;
-use crate::rows::{corrupt, naive};
+use crate::rows::{convert_one, corrupt, naive};
 use crate::schema::programs;
 use crate::transaction::{Tx, store_error};
 
-/// A program as the domain reads it; the tenant is the query's key.
-#[derive(Debug, Queryable, Selectable)]
+/// A program as the domain reads and writes it: every column but the tenant (the query's key) and
+/// the time of the last save. Reading yields owned text; writing borrows it from the domain record,
+/// except the tiers, which are stored as JSON text made here.
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = programs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct ProgramRow {
+#[diesel(treat_none_as_null = true)]
+struct ProgramRow<'a> {
     visits_per_reward: i64,
     points_per_visit: i64,
     spend_points: i64,
     spend_per_amount_minor: i64,
     min_purchase_minor: i64,
     min_minutes_between_visits: i64,
-    milestone_reward_id: Option<String>,
+    milestone_reward_id: Option<Cow<'a, str>>,
     refund_expired_vouchers: bool,
-    tiers: String,
+    tiers: Cow<'a, str>,
     points_expire_after_days: Option<i64>,
 }
 
-/// A program as written: the whole row, on insert and on the upsert's update. Tiers are stored
-/// as JSON text, which is made here.
+impl<'a> ProgramRow<'a> {
+    fn from_domain(program: &'a Program) -> Result<Self, PersistenceError> {
+        Ok(Self {
+            visits_per_reward: program.visits_per_reward,
+            points_per_visit: program.points_per_visit,
+            spend_points: program.spend_rule.points,
+            spend_per_amount_minor: program.spend_rule.per_amount_minor,
+            min_purchase_minor: program.min_purchase_minor,
+            min_minutes_between_visits: program.min_minutes_between_visits,
+            milestone_reward_id: program
+                .milestone_reward_id
+                .as_ref()
+                .map(|id| Cow::Borrowed(id.as_str())),
+            refund_expired_vouchers: program.refund_expired_vouchers,
+            tiers: Cow::Owned(
+                serde_json::to_string(&program.tiers).map_err(|e| corrupt("program tiers", e))?,
+            ),
+            points_expire_after_days: program.points_expire_after_days,
+        })
+    }
+
+    fn into_domain(self) -> Result<Program, PersistenceError> {
+        Ok(Program {
+            tiers: serde_json::from_str(&self.tiers).map_err(|e| corrupt("program tiers", e))?,
+            visits_per_reward: self.visits_per_reward,
+            points_per_visit: self.points_per_visit,
+            spend_rule: SpendRule {
+                points: self.spend_points,
+                per_amount_minor: self.spend_per_amount_minor,
+            },
+            min_purchase_minor: self.min_purchase_minor,
+            min_minutes_between_visits: self.min_minutes_between_visits,
+            milestone_reward_id: self
+                .milestone_reward_id
+                .map(|id| RewardId::from_stored(id.into_owned())),
+            refund_expired_vouchers: self.refund_expired_vouchers,
+            points_expire_after_days: self.points_expire_after_days,
+        })
+    }
+}
+
+/// A program as saved: the whole row, on insert and on the upsert's update.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = programs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 #[diesel(treat_none_as_null = true)]
-struct NewProgramRow<'a> {
+struct SavedProgramRow<'a> {
     tenant_id: &'a str,
-    visits_per_reward: i64,
-    points_per_visit: i64,
-    spend_points: i64,
-    spend_per_amount_minor: i64,
-    min_purchase_minor: i64,
-    min_minutes_between_visits: i64,
+    #[diesel(embed)]
+    program: ProgramRow<'a>,
     updated_at: NaiveDateTime,
-    milestone_reward_id: Option<&'a str>,
-    refund_expired_vouchers: bool,
-    tiers: String,
-    points_expire_after_days: Option<i64>,
 }
 
 impl ProgramRecords for Tx<'_> {
@@ -60,27 +97,7 @@ impl ProgramRecords for Tx<'_> {
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        let row = row
-            .map(|row| {
-                let tiers =
-                    serde_json::from_str(&row.tiers).map_err(|e| corrupt("program tiers", e))?;
-                Ok::<_, PersistenceError>((row, tiers))
-            })
-            .transpose()?;
-        Ok(row.map(|(row, tiers)| Program {
-            visits_per_reward: row.visits_per_reward,
-            points_per_visit: row.points_per_visit,
-            spend_rule: SpendRule {
-                points: row.spend_points,
-                per_amount_minor: row.spend_per_amount_minor,
-            },
-            min_purchase_minor: row.min_purchase_minor,
-            min_minutes_between_visits: row.min_minutes_between_visits,
-            milestone_reward_id: row.milestone_reward_id.map(RewardId::from_stored),
-            refund_expired_vouchers: row.refund_expired_vouchers,
-            tiers,
-            points_expire_after_days: row.points_expire_after_days,
-        }))
+        convert_one(row, ProgramRow::into_domain)
     }
 
     fn save_program(
@@ -89,20 +106,10 @@ impl ProgramRecords for Tx<'_> {
         program: &Program,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let row = NewProgramRow {
+        let row = SavedProgramRow {
             tenant_id: tenant.as_str(),
-            visits_per_reward: program.visits_per_reward,
-            points_per_visit: program.points_per_visit,
-            spend_points: program.spend_rule.points,
-            spend_per_amount_minor: program.spend_rule.per_amount_minor,
-            min_purchase_minor: program.min_purchase_minor,
-            min_minutes_between_visits: program.min_minutes_between_visits,
+            program: ProgramRow::from_domain(program)?,
             updated_at: naive(at),
-            milestone_reward_id: program.milestone_reward_id.as_ref().map(RewardId::as_str),
-            refund_expired_vouchers: program.refund_expired_vouchers,
-            tiers: serde_json::to_string(&program.tiers)
-                .map_err(|e| corrupt("program tiers", e))?,
-            points_expire_after_days: program.points_expire_after_days,
         };
         // An upsert: ON CONFLICT, which MultiConnection cannot express.
         let upsert = diesel::insert_into(programs::table)

@@ -1,5 +1,7 @@
 //! Rewards and their vouchers (redemptions) on diesel.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -16,14 +18,17 @@ use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id, tenant
 use crate::schema::{redemptions, rewards};
 use crate::transaction::{Tx, store_error};
 
-#[derive(Debug, Queryable, Selectable)]
+/// A reward row: read whole, and written whole on insert and on update. Reading yields owned
+/// text; writing borrows it from the domain record.
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = rewards)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct RewardRow {
-    tenant_id: String,
-    id: String,
-    name: String,
-    description: Option<String>,
+#[diesel(treat_none_as_null = true)]
+struct RewardRow<'a> {
+    tenant_id: Cow<'a, str>,
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
+    description: Option<Cow<'a, str>>,
     cost_points: i64,
     active: bool,
     stock: Option<i64>,
@@ -32,13 +37,28 @@ struct RewardRow {
     updated_at: NaiveDateTime,
 }
 
-impl RewardRow {
+impl<'a> RewardRow<'a> {
+    fn from_domain(reward: &'a Reward) -> Self {
+        Self {
+            tenant_id: Cow::Borrowed(reward.tenant_id.as_str()),
+            id: Cow::Borrowed(reward.id.as_str()),
+            name: Cow::Borrowed(&reward.name),
+            description: reward.description.as_deref().map(Cow::Borrowed),
+            cost_points: reward.cost_points,
+            active: reward.active,
+            stock: reward.stock,
+            valid_days: reward.valid_days,
+            created_at: naive(reward.created_at),
+            updated_at: naive(reward.updated_at),
+        }
+    }
+
     fn into_domain(self) -> Result<Reward, PersistenceError> {
         Ok(Reward {
             tenant_id: tenant_id(&self.tenant_id)?,
-            id: RewardId::from_stored(self.id),
-            name: self.name,
-            description: self.description,
+            id: RewardId::from_stored(self.id.into_owned()),
+            name: self.name.into_owned(),
+            description: self.description.map(Cow::into_owned),
             cost_points: self.cost_points,
             active: self.active,
             stock: self.stock,
@@ -49,53 +69,21 @@ impl RewardRow {
     }
 }
 
-/// A reward as written: the whole row, on insert and on update.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = rewards)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
-struct NewRewardRow<'a> {
-    tenant_id: &'a str,
-    id: &'a str,
-    name: &'a str,
-    description: Option<&'a str>,
-    cost_points: i64,
-    active: bool,
-    stock: Option<i64>,
-    valid_days: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl<'a> NewRewardRow<'a> {
-    fn from_domain(reward: &'a Reward) -> Self {
-        Self {
-            tenant_id: reward.tenant_id.as_str(),
-            id: reward.id.as_str(),
-            name: &reward.name,
-            description: reward.description.as_deref(),
-            cost_points: reward.cost_points,
-            active: reward.active,
-            stock: reward.stock,
-            valid_days: reward.valid_days,
-            created_at: naive(reward.created_at),
-            updated_at: naive(reward.updated_at),
-        }
-    }
-}
-
-#[derive(Debug, Queryable, Selectable)]
+/// A voucher row: read whole, and written whole on insert and on update. Reading yields owned
+/// text; writing borrows it from the domain record.
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = redemptions)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct VoucherRow {
-    tenant_id: String,
-    id: String,
-    customer_id: String,
-    reward_id: String,
-    reward_name: String,
-    status: String,
-    code: String,
-    qr_payload: String,
+#[diesel(treat_none_as_null = true)]
+struct VoucherRow<'a> {
+    tenant_id: Cow<'a, str>,
+    id: Cow<'a, str>,
+    customer_id: Cow<'a, str>,
+    reward_id: Cow<'a, str>,
+    reward_name: Cow<'a, str>,
+    status: Cow<'a, str>,
+    code: Cow<'a, str>,
+    qr_payload: Cow<'a, str>,
     points_spent: i64,
     milestone_visit_number: Option<i64>,
     expires_at: NaiveDateTime,
@@ -103,17 +91,35 @@ struct VoucherRow {
     closed_at: Option<NaiveDateTime>,
 }
 
-impl VoucherRow {
+impl<'a> VoucherRow<'a> {
+    fn from_domain(voucher: &'a Voucher) -> Self {
+        Self {
+            tenant_id: Cow::Borrowed(voucher.tenant_id.as_str()),
+            id: Cow::Borrowed(voucher.id.as_str()),
+            customer_id: Cow::Borrowed(voucher.customer_id.as_str()),
+            reward_id: Cow::Borrowed(voucher.reward_id.as_str()),
+            reward_name: Cow::Borrowed(&voucher.reward_name),
+            status: Cow::Borrowed(voucher.status.as_str()),
+            code: Cow::Borrowed(&voucher.code),
+            qr_payload: Cow::Borrowed(&voucher.qr_payload),
+            points_spent: voucher.points_spent,
+            milestone_visit_number: voucher.milestone_visit_number,
+            expires_at: naive(voucher.expires_at),
+            created_at: naive(voucher.created_at),
+            closed_at: voucher.closed_at.map(naive),
+        }
+    }
+
     fn into_domain(self) -> Result<Voucher, PersistenceError> {
         Ok(Voucher {
             tenant_id: tenant_id(&self.tenant_id)?,
             status: parse_text("redemption status", &self.status, VoucherStatus::parse)?,
-            id: VoucherId::from_stored(self.id),
-            customer_id: CustomerId::from_stored(self.customer_id),
-            reward_id: RewardId::from_stored(self.reward_id),
-            reward_name: self.reward_name,
-            code: self.code,
-            qr_payload: self.qr_payload,
+            id: VoucherId::from_stored(self.id.into_owned()),
+            customer_id: CustomerId::from_stored(self.customer_id.into_owned()),
+            reward_id: RewardId::from_stored(self.reward_id.into_owned()),
+            reward_name: self.reward_name.into_owned(),
+            code: self.code.into_owned(),
+            qr_payload: self.qr_payload.into_owned(),
             points_spent: self.points_spent,
             milestone_visit_number: self.milestone_visit_number,
             expires_at: self.expires_at.and_utc(),
@@ -123,51 +129,10 @@ impl VoucherRow {
     }
 }
 
-/// A voucher as written: the whole row, on insert and on update.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = redemptions)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
-struct NewVoucherRow<'a> {
-    tenant_id: &'a str,
-    id: &'a str,
-    customer_id: &'a str,
-    reward_id: &'a str,
-    reward_name: &'a str,
-    status: &'static str,
-    code: &'a str,
-    qr_payload: &'a str,
-    points_spent: i64,
-    milestone_visit_number: Option<i64>,
-    expires_at: NaiveDateTime,
-    created_at: NaiveDateTime,
-    closed_at: Option<NaiveDateTime>,
-}
-
-impl<'a> NewVoucherRow<'a> {
-    fn from_domain(voucher: &'a Voucher) -> Self {
-        Self {
-            tenant_id: voucher.tenant_id.as_str(),
-            id: voucher.id.as_str(),
-            customer_id: voucher.customer_id.as_str(),
-            reward_id: voucher.reward_id.as_str(),
-            reward_name: &voucher.reward_name,
-            status: voucher.status.as_str(),
-            code: &voucher.code,
-            qr_payload: &voucher.qr_payload,
-            points_spent: voucher.points_spent,
-            milestone_visit_number: voucher.milestone_visit_number,
-            expires_at: naive(voucher.expires_at),
-            created_at: naive(voucher.created_at),
-            closed_at: voucher.closed_at.map(naive),
-        }
-    }
-}
-
 impl RewardRecords for Tx<'_> {
     fn insert_reward(&mut self, reward: &Reward) -> Result<(), StoreError> {
         diesel::insert_into(rewards::table)
-            .values(NewRewardRow::from_domain(reward))
+            .values(RewardRow::from_domain(reward))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -219,7 +184,7 @@ impl RewardRecords for Tx<'_> {
 
     fn update_reward(&mut self, reward: &Reward) -> Result<(), StoreError> {
         diesel::update(rewards::table.find((reward.tenant_id.as_str(), reward.id.as_str())))
-            .set(NewRewardRow::from_domain(reward))
+            .set(RewardRow::from_domain(reward))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -229,7 +194,7 @@ impl RewardRecords for Tx<'_> {
 impl VoucherRecords for Tx<'_> {
     fn insert_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError> {
         diesel::insert_into(redemptions::table)
-            .values(NewVoucherRow::from_domain(voucher))
+            .values(VoucherRow::from_domain(voucher))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -359,7 +324,7 @@ impl VoucherRecords for Tx<'_> {
 
     fn update_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError> {
         diesel::update(redemptions::table.find((voucher.tenant_id.as_str(), voucher.id.as_str())))
-            .set(NewVoucherRow::from_domain(voucher))
+            .set(VoucherRow::from_domain(voucher))
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())

@@ -1,5 +1,7 @@
 //! Tenants on diesel: the public directory, and the records use cases change.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
@@ -16,25 +18,52 @@ use crate::schema::tenants;
 use crate::transaction::{Tx, store_error};
 use crate::{Database, DbConnection, PersistenceError};
 
-#[derive(Debug, Queryable, Selectable)]
+/// A tenant row: read whole, and written whole on insert and on update. Reading yields owned
+/// text; writing borrows it from the domain record, except features and branding, which are
+/// stored as JSON text made here.
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tenants)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct TenantRow {
-    id: String,
-    name: String,
-    vertical: String,
-    loyalty_type: String,
-    country: String,
-    currency: String,
-    primary_domain: Option<String>,
-    subdomain: Option<String>,
-    features: String,
-    branding: String,
+#[diesel(treat_none_as_null = true)]
+struct TenantRow<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
+    vertical: Cow<'a, str>,
+    loyalty_type: Cow<'a, str>,
+    country: Cow<'a, str>,
+    currency: Cow<'a, str>,
+    primary_domain: Option<Cow<'a, str>>,
+    subdomain: Option<Cow<'a, str>>,
+    features: Cow<'a, str>,
+    branding: Cow<'a, str>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
 
-impl TenantRow {
+impl<'a> TenantRow<'a> {
+    fn from_domain(tenant: &'a Tenant) -> Result<Self, PersistenceError> {
+        Ok(Self {
+            id: Cow::Borrowed(tenant.id.as_str()),
+            name: Cow::Borrowed(&tenant.name),
+            vertical: Cow::Borrowed(tenant.vertical.as_str()),
+            loyalty_type: Cow::Borrowed(tenant.loyalty_type.as_str()),
+            country: Cow::Borrowed(tenant.country.as_str()),
+            currency: Cow::Borrowed(tenant.currency.as_str()),
+            primary_domain: tenant.primary_domain.as_deref().map(Cow::Borrowed),
+            subdomain: tenant.subdomain.as_deref().map(Cow::Borrowed),
+            features: Cow::Owned(
+                serde_json::to_string(&tenant.features)
+                    .map_err(|e| corrupt("tenant features", e))?,
+            ),
+            branding: Cow::Owned(
+                serde_json::to_string(&tenant.branding)
+                    .map_err(|e| corrupt("tenant branding", e))?,
+            ),
+            created_at: naive(tenant.created_at),
+            updated_at: naive(tenant.updated_at),
+        })
+    }
+
     fn into_domain(self) -> Result<Tenant, PersistenceError> {
         Ok(Tenant {
             id: tenant_id(&self.id)?,
@@ -50,53 +79,11 @@ impl TenantRow {
                 .map_err(|e| corrupt("tenant features", e))?,
             branding: serde_json::from_str(&self.branding)
                 .map_err(|e| corrupt("tenant branding", e))?,
-            name: self.name,
-            primary_domain: self.primary_domain,
-            subdomain: self.subdomain,
+            name: self.name.into_owned(),
+            primary_domain: self.primary_domain.map(Cow::into_owned),
+            subdomain: self.subdomain.map(Cow::into_owned),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
-        })
-    }
-}
-
-/// A tenant as written: the whole row, on insert and on update. Features and branding are
-/// stored as JSON text, which is made here.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = tenants)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-#[diesel(treat_none_as_null = true)]
-struct NewTenantRow<'a> {
-    id: &'a str,
-    name: &'a str,
-    vertical: &'static str,
-    loyalty_type: &'static str,
-    country: &'a str,
-    currency: &'a str,
-    primary_domain: Option<&'a str>,
-    subdomain: Option<&'a str>,
-    features: String,
-    branding: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl<'a> NewTenantRow<'a> {
-    fn from_domain(tenant: &'a Tenant) -> Result<Self, PersistenceError> {
-        Ok(Self {
-            id: tenant.id.as_str(),
-            name: &tenant.name,
-            vertical: tenant.vertical.as_str(),
-            loyalty_type: tenant.loyalty_type.as_str(),
-            country: tenant.country.as_str(),
-            currency: tenant.currency.as_str(),
-            primary_domain: tenant.primary_domain.as_deref(),
-            subdomain: tenant.subdomain.as_deref(),
-            features: serde_json::to_string(&tenant.features)
-                .map_err(|e| corrupt("tenant features", e))?,
-            branding: serde_json::to_string(&tenant.branding)
-                .map_err(|e| corrupt("tenant branding", e))?,
-            created_at: naive(tenant.created_at),
-            updated_at: naive(tenant.updated_at),
         })
     }
 }
@@ -132,7 +119,7 @@ impl TenantDirectory for Database {
 
     fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
         let insert = diesel::insert_into(tenants::table)
-            .values(NewTenantRow::from_domain(tenant)?)
+            .values(TenantRow::from_domain(tenant)?)
             .on_conflict_do_nothing();
         let inserted = db_run!(self.conn()?, |conn| insert.execute(conn)).map_err(store_error)?;
         Ok(inserted == 1)
@@ -166,7 +153,7 @@ impl TenantRecords for Tx<'_> {
 
     fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
         diesel::insert_into(tenants::table)
-            .values(NewTenantRow::from_domain(tenant)?)
+            .values(TenantRow::from_domain(tenant)?)
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
@@ -174,7 +161,7 @@ impl TenantRecords for Tx<'_> {
 
     fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
         diesel::update(tenants::table.find(tenant.id.as_str()))
-            .set(NewTenantRow::from_domain(tenant)?)
+            .set(TenantRow::from_domain(tenant)?)
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
