@@ -1,7 +1,9 @@
-use crate::support::{Tenant, TestApp, quick_program};
+use crate::support::{Backend, Tenant, TestApp, quick_program};
 use serde_json::{Value, json};
 
-async fn setup(app: &TestApp, visits_per_reward: i64) -> (Tenant, String) {
+/// An app with tenant acme on a quick program and one customer, Zoë.
+async fn setup(backend: Backend, visits_per_reward: i64) -> (TestApp, Tenant, String) {
+    let app = TestApp::spawn(backend).await;
     let platform = app.platform_key();
     let acme = app.tenant(&platform, "acme").await;
     app.program(&acme.admin, quick_program(visits_per_reward))
@@ -12,15 +14,23 @@ async fn setup(app: &TestApp, visits_per_reward: i64) -> (Tenant, String) {
             json!({"name": "Zoë", "email": "zoe@example.com"}),
         )
         .await;
-    (acme, customer)
+    (app, acme, customer)
 }
 
 async fn post(app: &TestApp, key: &str, path: &str, idem: &str, body: Value) -> (u16, Value) {
     app.call("POST", path, key, Some(idem), Some(body)).await
 }
 
-/// Balance equals the ledger's sum for every customer (invariant 1 in docs/architecture.md).
-fn assert_balanced(app: &TestApp) {
+/// The ledger holds `entries` entries (of `kind`, if given), and every customer's balance equals
+/// its ledger's sum (invariant 1 in docs/architecture.md).
+fn assert_ledger(app: &TestApp, kind: Option<&str>, entries: i64) {
+    let of_kind = kind
+        .map(|kind| format!(" WHERE kind = '{kind}'"))
+        .unwrap_or_default();
+    let counted = app.db.scalar(&format!(
+        "SELECT COUNT(*) AS n FROM ledger_entries{of_kind}"
+    ));
+    assert_eq!(counted, entries, "ledger entries{of_kind}");
     let unbalanced = app.db.scalar(
         "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> \
          (SELECT COALESCE(SUM(e.points), 0) FROM ledger_entries e \
@@ -31,8 +41,7 @@ fn assert_balanced(app: &TestApp) {
 
 on_both_backends! {
     async fn visits_earn_points_and_milestones_exactly_once(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 3).await;
+        let (app, acme, customer) = setup(backend, 3).await;
         let path = format!("/api/v1/customers/{customer}/visits");
         let mut milestones = Vec::new();
         for n in 1..=7 {
@@ -48,13 +57,11 @@ on_both_backends! {
         // A retried visit is not a new visit.
         let (status, again) = post(&app, &acme.staff, &path, "visit-3", json!({})).await;
         assert_eq!((status, again["visit_count"].as_i64()), (201, Some(3)));
-        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'visit'"), 7);
-        assert_balanced(&app);
+        assert_ledger(&app, Some("visit"), 7);
     }
 
     async fn visits_inside_the_window_are_too_soon(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 10).await;
+        let (app, acme, customer) = setup(backend, 10).await;
         let mut program = quick_program(10);
         program["min_minutes_between_visits"] = json!(30);
         app.program(&acme.admin, program).await;
@@ -78,8 +85,7 @@ on_both_backends! {
     }
 
     async fn purchases_earn_floored_points_in_the_tenant_currency(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 10).await;
+        let (app, acme, customer) = setup(backend, 10).await;
         let mut program = quick_program(10);
         program["spend_rule"] = json!({"points": 1, "per_amount_minor": 1000});
         program["min_purchase_minor"] = json!(500);
@@ -102,13 +108,11 @@ on_both_backends! {
         assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_body")), "never a float");
         let (status, problem) = post(&app, &acme.staff, "/api/v1/customers/nobody/purchases", "p6", json!({"amount_minor": 100, "currency": "EUR"})).await;
         assert_eq!((status, problem["code"].as_str()), (404, Some("customer_not_found")));
-        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), 2);
-        assert_balanced(&app);
+        assert_ledger(&app, None, 2);
     }
 
     async fn adjustments_never_overdraw_unless_told(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 10).await;
+        let (app, acme, customer) = setup(backend, 10).await;
         let path = format!("/api/v1/customers/{customer}/adjustments");
         let (status, adjusted) = post(&app, &acme.admin, &path, "a1", json!({"points": 50, "reason": "welcome bonus"})).await;
         assert_eq!((status, adjusted["account"]["balance"].as_i64()), (201, Some(50)));
@@ -123,13 +127,11 @@ on_both_backends! {
         }
         let (status, problem) = post(&app, &acme.admin, &path, "a5", json!({"points": 5})).await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_body")), "reason is required");
-        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), 2);
-        assert_balanced(&app);
+        assert_ledger(&app, None, 2);
     }
 
     async fn reversals_undo_a_purchase_once(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 10).await;
+        let (app, acme, customer) = setup(backend, 10).await;
         let (_, bought) = post(&app, &acme.staff, &format!("/api/v1/customers/{customer}/purchases"), "p1", json!({"amount_minor": 4000, "currency": "EUR"})).await;
         assert_eq!(bought["points_earned"], 40);
         let (_, spent) = post(&app, &acme.admin, &format!("/api/v1/customers/{customer}/adjustments"), "a1", json!({"points": -30, "reason": "gift card"})).await;
@@ -153,13 +155,11 @@ on_both_backends! {
         assert_eq!((status, problem["code"].as_str()), (422, Some("not_reversible")));
         let (status, problem) = post(&app, &acme.staff, "/api/v1/ledger/nothing/reversal", "r4", json!({"reason": "no"})).await;
         assert_eq!((status, problem["code"].as_str()), (404, Some("ledger_entry_not_found")));
-        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'reversal'"), 1);
-        assert_balanced(&app);
+        assert_ledger(&app, Some("reversal"), 1);
     }
 
     async fn idempotency_keys_replay_refuse_reuse_and_are_required(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 10).await;
+        let (app, acme, customer) = setup(backend, 10).await;
         let path = format!("/api/v1/customers/{customer}/purchases");
         let body = json!({"amount_minor": 2500, "currency": "EUR", "reference": "R-9"});
         let first = app.send("POST", &path, &acme.staff, Some("till-1/tx-9"), Some(body.clone())).await;
@@ -194,8 +194,7 @@ on_both_backends! {
     }
 
     async fn ledger_lists_newest_first_with_provenance(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 2).await;
+        let (app, acme, customer) = setup(backend, 2).await;
         let visits = format!("/api/v1/customers/{customer}/visits");
         post(&app, &acme.staff, &visits, "v1", json!({})).await;
         let response = app.client.post(app.url(&visits)).bearer_auth(&acme.staff)
@@ -224,8 +223,7 @@ on_both_backends! {
     }
 
     async fn the_public_card_shows_the_customers_own_view(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (acme, customer) = setup(&app, 3).await;
+        let (app, acme, customer) = setup(backend, 3).await;
         post(&app, &acme.staff, &format!("/api/v1/customers/{customer}/visits"), "v1", json!({})).await;
         let (_, shown) = app.call("GET", &format!("/api/v1/customers/{customer}"), &acme.staff, None, None).await;
         let token = shown["card_token"].as_str().unwrap();

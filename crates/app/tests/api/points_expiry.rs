@@ -19,45 +19,18 @@ async fn setup(backend: support::Backend) -> (TestApp, Arc<ManualClock>, Tenant,
     (app, clock, acme, customer)
 }
 
+/// Records a purchase of `amount` minor units of EUR.
 async fn buy(app: &TestApp, acme: &Tenant, customer: &str, amount: i64, key: &str) -> Value {
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/api/v1/customers/{customer}/purchases"),
-            &acme.staff,
-            Some(key),
-            Some(json!({"amount_minor": amount, "currency": "EUR"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    let path = format!("/api/v1/customers/{customer}/purchases");
+    let body = json!({"amount_minor": amount, "currency": "EUR"});
+    app.created(&path, &acme.staff, Some(key), body).await
 }
 
+/// Takes `points` off the balance with an adjustment.
 async fn spend(app: &TestApp, acme: &Tenant, customer: &str, points: i64, key: &str) {
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/api/v1/customers/{customer}/adjustments"),
-            &acme.admin,
-            Some(key),
-            Some(json!({"points": -points, "reason": "spent"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
-async fn balance(app: &TestApp, acme: &Tenant, customer: &str) -> i64 {
-    app.call(
-        "GET",
-        &format!("/api/v1/customers/{customer}"),
-        &acme.staff,
-        None,
-        None,
-    )
-    .await
-    .1["balance"]
-        .as_i64()
-        .unwrap()
+    let path = format!("/api/v1/customers/{customer}/adjustments");
+    let body = json!({"points": -points, "reason": "spent"});
+    app.created(&path, &acme.admin, Some(key), body).await;
 }
 
 /// The lots hold exactly the balance.
@@ -74,7 +47,7 @@ on_both_backends! {
         clock.advance(Duration::days(10));
         buy(&app, &acme, &customer, 5_000, "p2").await; // 50 points, expiring after day 40
         spend(&app, &acme, &customer, 60, "s1").await; // drawn from the first lot: 40 left there
-        assert_eq!(balance(&app, &acme, &customer).await, 90);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 90);
         assert_lots_match(&app);
 
         clock.advance(Duration::days(21)); // day 31: the first lot's day has ended
@@ -82,7 +55,7 @@ on_both_backends! {
         let report = loyalty.sweep_expired().unwrap();
         assert_eq!(report.expired_points, 40, "only the unspent rest of the older lot");
         assert_eq!(loyalty.sweep_expired().unwrap().expired_points, 0, "once");
-        assert_eq!(balance(&app, &acme, &customer).await, 50);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 50);
         let (_, ledger) = app.call("GET", &format!("/api/v1/customers/{customer}/ledger?limit=1"), &acme.staff, None, None).await;
         let entry = &ledger["items"][0];
         assert_eq!((entry["kind"].as_str(), entry["points"].as_i64(), entry["balance_after"].as_i64()), (Some("expiry"), Some(-40), Some(50)));
@@ -91,7 +64,7 @@ on_both_backends! {
 
         clock.advance(Duration::days(10));
         assert_eq!(loyalty.sweep_expired().unwrap().expired_points, 50);
-        assert_eq!(balance(&app, &acme, &customer).await, 0);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 0);
         assert_lots_match(&app);
     }
 
@@ -108,13 +81,13 @@ on_both_backends! {
         buy(&app, &acme, &customer, 3_000, "p2").await; // 30 points in a later lot
         let cancel = format!("/api/v1/redemptions/{}/cancel", voucher["id"].as_str().unwrap());
         assert_eq!(app.call("POST", &cancel, &acme.staff, None, None).await.0, 200);
-        assert_eq!(balance(&app, &acme, &customer).await, 130);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 130);
         assert_lots_match(&app);
         // The refunded 80 kept the first lot's expiry: they leave with it.
         clock.advance(Duration::days(26));
         let report = support::service(&app.db, clock.clone()).sweep_expired().unwrap();
         assert_eq!(report.expired_points, 100);
-        assert_eq!(balance(&app, &acme, &customer).await, 30);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 30);
         assert_lots_match(&app);
     }
 
@@ -127,7 +100,7 @@ on_both_backends! {
         let (status, _) = app.call("POST", &format!("/api/v1/ledger/{entry}/reversal"), &acme.staff, Some("rev"),
             Some(json!({"reason": "returned"}))).await;
         assert_eq!(status, 201);
-        assert_eq!(balance(&app, &acme, &customer).await, 50);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 50);
         // The older lot is untouched: all 50 expire with it.
         clock.advance(Duration::days(28));
         assert_eq!(support::service(&app.db, clock.clone()).sweep_expired().unwrap().expired_points, 50);
@@ -144,7 +117,7 @@ on_both_backends! {
         buy(&app, &acme, &customer, 10_000, "p1").await;
         clock.advance(Duration::days(3650));
         assert_eq!(support::service(&app.db, clock.clone()).sweep_expired().unwrap().expired_points, 0);
-        assert_eq!(balance(&app, &acme, &customer).await, 100);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 100);
         let mut program = quick_program(3);
         program["points_expire_after_days"] = json!(0);
         let (status, problem) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(program)).await;

@@ -19,35 +19,22 @@ async fn setup(backend: support::Backend) -> (Rc<TestApp>, Arc<ManualClock>, Ten
     (Rc::new(app), clock, acme)
 }
 
+/// Enrols customer `C-{n}` with `points` granted, and returns its id.
 async fn customer_with(app: &TestApp, acme: &Tenant, n: usize, points: i64) -> String {
     let customer = app
         .enrol(&acme.staff, json!({"external_id": format!("C-{n}")}))
         .await;
-    let (status, _) = app
-        .call(
-            "POST",
-            &format!("/api/v1/customers/{customer}/adjustments"),
-            &acme.admin,
-            Some(&format!("grant-{n}")),
-            Some(json!({"points": points, "reason": "grant"})),
-        )
+    let path = format!("/api/v1/customers/{customer}/adjustments");
+    let grant = json!({"points": points, "reason": "grant"});
+    app.created(&path, &acme.admin, Some(&format!("grant-{n}")), grant)
         .await;
-    assert_eq!(status, 201);
     customer
-}
-
-async fn reward(app: &TestApp, acme: &Tenant, body: Value) -> String {
-    let (status, reward) = app
-        .call("POST", "/api/v1/rewards", &acme.admin, None, Some(body))
-        .await;
-    assert_eq!(status, 201);
-    reward["id"].as_str().unwrap().to_owned()
 }
 
 /// Sends `requests` all at once and returns their statuses and bodies.
 async fn all_at_once(
     app: &Rc<TestApp>,
-    requests: Vec<(String, String, Option<String>, Value)>,
+    requests: impl IntoIterator<Item = (String, String, Option<String>, Value)>,
 ) -> Vec<(u16, Value)> {
     let handles: Vec<_> = requests
         .into_iter()
@@ -85,13 +72,12 @@ on_both_backends! {
     async fn thirty_two_tills_fulfil_one_code_and_exactly_one_wins(backend) {
         let (app, _, acme) = setup(backend).await;
         let customer = customer_with(&app, &acme, 0, 100).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10})).await;
         let (_, voucher) = app.call("POST", &format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r"),
             Some(json!({"reward_id": coffee}))).await;
         let code = voucher["code"].as_str().unwrap().to_owned();
         let requests = (0..32)
-            .map(|_| ("/api/v1/redemptions/fulfill".to_owned(), acme.staff.clone(), None, json!({"code": code})))
-            .collect();
+            .map(|_| ("/api/v1/redemptions/fulfill".to_owned(), acme.staff.clone(), None, json!({"code": code})));
         let results = all_at_once(&app, requests).await;
         assert_eq!(count(&results, 200), 1, "{results:?}");
         assert_eq!(count(&results, 409), 31);
@@ -102,10 +88,9 @@ on_both_backends! {
     async fn a_balance_for_three_buys_exactly_three(backend) {
         let (app, _, acme) = setup(backend).await;
         let customer = customer_with(&app, &acme, 0, 95).await;
-        let wash = reward(&app, &acme, json!({"name": "Wash", "cost_points": 30})).await;
+        let wash = app.reward(&acme.admin, json!({"name": "Wash", "cost_points": 30})).await;
         let requests = (0..32)
-            .map(|n| (format!("/api/v1/customers/{customer}/redemptions"), acme.staff.clone(), Some(format!("buy-{n}")), json!({"reward_id": wash})))
-            .collect();
+            .map(|n| (format!("/api/v1/customers/{customer}/redemptions"), acme.staff.clone(), Some(format!("buy-{n}")), json!({"reward_id": wash})));
         let results = all_at_once(&app, requests).await;
         assert_eq!(count(&results, 201), 3, "{results:?}");
         assert_eq!(count(&results, 422), 29);
@@ -121,10 +106,9 @@ on_both_backends! {
         for n in 0..10 {
             customers.push(customer_with(&app, &acme, n, 1000).await);
         }
-        let limited = reward(&app, &acme, json!({"name": "Towel", "cost_points": 10, "stock": 5})).await;
+        let limited = app.reward(&acme.admin, json!({"name": "Towel", "cost_points": 10, "stock": 5})).await;
         let requests = (0..50)
-            .map(|n| (format!("/api/v1/customers/{}/redemptions", customers[n % 10]), acme.staff.clone(), Some(format!("towel-{n}")), json!({"reward_id": limited})))
-            .collect();
+            .map(|n| (format!("/api/v1/customers/{}/redemptions", customers[n % 10]), acme.staff.clone(), Some(format!("towel-{n}")), json!({"reward_id": limited})));
         let results = all_at_once(&app, requests).await;
         assert_eq!(count(&results, 201), 5, "{results:?}");
         assert_eq!(count(&results, 409), 45);
@@ -137,7 +121,7 @@ on_both_backends! {
     async fn the_sweep_racing_the_counter_leaves_one_outcome_per_voucher(backend) {
         let (app, clock, acme) = setup(backend).await;
         let customer = customer_with(&app, &acme, 0, 1000).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10, "valid_days": 1})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10, "valid_days": 1})).await;
         let mut codes = Vec::new();
         for n in 0..20 {
             let (status, voucher) = app.call("POST", &format!("/api/v1/customers/{customer}/redemptions"), &acme.staff,
@@ -153,8 +137,7 @@ on_both_backends! {
         let sweep = tokio::task::spawn_blocking(move || sweeper.sweep_expired().unwrap());
         let requests = codes
             .iter()
-            .map(|code| ("/api/v1/redemptions/fulfill".to_owned(), acme.staff.clone(), None, json!({"code": code})))
-            .collect();
+            .map(|code| ("/api/v1/redemptions/fulfill".to_owned(), acme.staff.clone(), None, json!({"code": code})));
         let results = all_at_once(&app, requests).await;
         let report = sweep.await.unwrap();
         let fulfilled = count(&results, 200) as i64;

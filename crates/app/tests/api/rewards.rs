@@ -24,25 +24,11 @@ async fn setup(
     (app, clock, acme, customer)
 }
 
+/// Gives the customer `points` with an adjustment.
 async fn grant(app: &TestApp, tenant: &Tenant, customer: &str, points: i64, key: &str) {
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/api/v1/customers/{customer}/adjustments"),
-            &tenant.admin,
-            Some(key),
-            Some(json!({"points": points, "reason": "test grant"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
-async fn reward(app: &TestApp, tenant: &Tenant, body: Value) -> String {
-    let (status, reward) = app
-        .call("POST", "/api/v1/rewards", &tenant.admin, None, Some(body))
-        .await;
-    assert_eq!(status, 201, "{reward}");
-    reward["id"].as_str().unwrap().to_owned()
+    let path = format!("/api/v1/customers/{customer}/adjustments");
+    let body = json!({"points": points, "reason": "test grant"});
+    app.created(&path, &tenant.admin, Some(key), body).await;
 }
 
 async fn redeem(
@@ -73,20 +59,6 @@ async fn fulfil(app: &TestApp, tenant: &Tenant, body: Value) -> (u16, Value) {
     .await
 }
 
-async fn balance(app: &TestApp, tenant: &Tenant, customer: &str) -> i64 {
-    app.call(
-        "GET",
-        &format!("/api/v1/customers/{customer}"),
-        &tenant.staff,
-        None,
-        None,
-    )
-    .await
-    .1["balance"]
-        .as_i64()
-        .unwrap()
-}
-
 on_both_backends! {
     async fn the_catalog_is_written_by_admins_and_read_by_staff(backend) {
         let (app, _, acme, _) = setup(backend).await;
@@ -106,7 +78,7 @@ on_both_backends! {
             Some(json!({"active": false, "stock": null, "description": "One exterior wash"}))).await;
         assert_eq!(status, 200, "{updated}");
         assert_eq!((updated["active"].as_bool(), updated["stock"].is_null()), (Some(false), true));
-        reward(&app, &acme, json!({"name": "Coffee", "cost_points": 20})).await;
+        app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 20})).await;
         let (_, active) = app.call("GET", "/api/v1/rewards?active=true", &acme.staff, None, None).await;
         assert_eq!(active["items"].as_array().unwrap().len(), 1);
         let (_, all) = app.call("GET", "/api/v1/rewards?limit=1", &acme.staff, None, None).await;
@@ -120,7 +92,7 @@ on_both_backends! {
 
     async fn redeeming_spends_points_and_issues_a_voucher(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let wash = reward(&app, &acme, json!({"name": "Free wash", "cost_points": 60, "stock": 2, "valid_days": 7})).await;
+        let wash = app.reward(&acme.admin, json!({"name": "Free wash", "cost_points": 60, "stock": 2, "valid_days": 7})).await;
         let (status, voucher) = redeem(&app, &acme, &customer, &wash, "r1").await;
         assert_eq!(status, 201, "{voucher}");
         assert_eq!(voucher["status"], "issued");
@@ -135,7 +107,7 @@ on_both_backends! {
         // A retry with the key returns the same voucher, not a second one.
         let (_, again) = redeem(&app, &acme, &customer, &wash, "r1").await;
         assert_eq!(again["id"], voucher["id"]);
-        assert_eq!(balance(&app, &acme, &customer).await, 40);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 40);
 
         let (status, problem) = redeem(&app, &acme, &customer, &wash, "r2").await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("insufficient_points")));
@@ -143,7 +115,7 @@ on_both_backends! {
         assert_eq!(redeem(&app, &acme, &customer, &wash, "r3").await.0, 201);
         let (status, problem) = redeem(&app, &acme, &customer, &wash, "r4").await;
         assert_eq!((status, problem["code"].as_str()), (409, Some("out_of_stock")));
-        let inactive = reward(&app, &acme, json!({"name": "Old", "cost_points": 1, "active": false})).await;
+        let inactive = app.reward(&acme.admin, json!({"name": "Old", "cost_points": 1, "active": false})).await;
         let (status, problem) = redeem(&app, &acme, &customer, &inactive, "r5").await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("reward_inactive")));
         let (status, problem) = redeem(&app, &acme, &customer, "nothing", "r6").await;
@@ -157,7 +129,7 @@ on_both_backends! {
 
     async fn a_voucher_is_fulfilled_exactly_once_by_code_or_qr(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10})).await;
         let (_, first) = redeem(&app, &acme, &customer, &coffee, "r1").await;
         let (_, second) = redeem(&app, &acme, &customer, &coffee, "r2").await;
         let typed = first["code"].as_str().unwrap().to_lowercase();
@@ -188,7 +160,7 @@ on_both_backends! {
 
     async fn wrong_codes_are_throttled_per_key(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10})).await;
         let (_, voucher) = redeem(&app, &acme, &customer, &coffee, "r1").await;
         for n in 0..10 {
             let (status, _) = fulfil(&app, &acme, json!({"code": format!("WRONG{n:03}")})).await;
@@ -208,9 +180,9 @@ on_both_backends! {
 
     async fn cancelling_refunds_once_and_restocks(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let wash = reward(&app, &acme, json!({"name": "Wash", "cost_points": 30, "stock": 1})).await;
+        let wash = app.reward(&acme.admin, json!({"name": "Wash", "cost_points": 30, "stock": 1})).await;
         let (_, voucher) = redeem(&app, &acme, &customer, &wash, "r1").await;
-        assert_eq!(balance(&app, &acme, &customer).await, 70);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 70);
         let path = format!("/api/v1/redemptions/{}/cancel", voucher["id"].as_str().unwrap());
         let (status, cancelled) = app.call("POST", &path, &acme.staff, None, None).await;
         assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
@@ -219,17 +191,17 @@ on_both_backends! {
         assert_eq!((status, problem["code"].as_str()), (409, Some("redemption_cancelled")));
         let (status, problem) = fulfil(&app, &acme, json!({"code": voucher["code"]})).await;
         assert_eq!((status, problem["code"].as_str()), (409, Some("redemption_cancelled")));
-        assert_eq!(balance(&app, &acme, &customer).await, 100, "refunded once");
+        assert_eq!(app.balance(&acme.staff, &customer).await, 100, "refunded once");
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'refund'"), 1);
         assert_eq!(redeem(&app, &acme, &customer, &wash, "r2").await.0, 201, "the stock came back");
     }
 
     async fn vouchers_expire_by_the_clock_and_the_sweep_refunds_once(backend) {
         let (app, clock, acme, customer) = setup(backend).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 25, "valid_days": 2, "stock": 5})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 25, "valid_days": 2, "stock": 5})).await;
         let (_, kept) = redeem(&app, &acme, &customer, &coffee, "r1").await;
         let (_, lapsed) = redeem(&app, &acme, &customer, &coffee, "r2").await;
-        assert_eq!(balance(&app, &acme, &customer).await, 50);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 50);
         assert_eq!(fulfil(&app, &acme, json!({"code": kept["code"]})).await.0, 200);
 
         clock.advance(Duration::days(2));
@@ -241,7 +213,7 @@ on_both_backends! {
         assert_eq!(shown["status"], "expired");
         let (status, problem) = app.call("POST", &format!("/api/v1/redemptions/{id}/cancel"), &acme.staff, None, None).await;
         assert_eq!((status, problem["code"].as_str()), (409, Some("redemption_expired")));
-        assert_eq!(balance(&app, &acme, &customer).await, 50, "no refund before the sweep");
+        assert_eq!(app.balance(&acme.staff, &customer).await, 50, "no refund before the sweep");
 
         // The sweep, run as the operator would (its clock is real time, days before ours: nothing
         // is due for it yet), then as the server does with the test clock.
@@ -252,7 +224,7 @@ on_both_backends! {
         let loyalty = support::service(&app.db, clock.clone());
         assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport { expired: 1, refunded_points: 25, expired_points: 0 });
         assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport::default(), "idempotent");
-        assert_eq!(balance(&app, &acme, &customer).await, 75);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 75);
         let (_, kept_now) = app.call("GET", &format!("/api/v1/redemptions/{}", kept["id"].as_str().unwrap()), &acme.staff, None, None).await;
         assert_eq!(kept_now["status"], "fulfilled", "a fulfilled voucher never expires");
         assert_eq!(app.db.scalar("SELECT stock AS n FROM rewards"), 4, "the expired voucher's item is back");
@@ -263,18 +235,18 @@ on_both_backends! {
         let mut program = quick_program(3);
         program["refund_expired_vouchers"] = json!(false);
         app.program(&acme.admin, program).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 25, "valid_days": 1})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 25, "valid_days": 1})).await;
         redeem(&app, &acme, &customer, &coffee, "r1").await;
         clock.advance(Duration::days(1));
         let loyalty = support::service(&app.db, clock.clone());
         assert_eq!(loyalty.sweep_expired().unwrap().expired, 1);
-        assert_eq!(balance(&app, &acme, &customer).await, 75);
+        assert_eq!(app.balance(&acme.staff, &customer).await, 75);
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM redemptions WHERE status = 'expired'"), 1);
     }
 
     async fn completed_cards_earn_the_milestone_reward_once(backend) {
         let (app, clock, acme, customer) = setup(backend).await;
-        let wash = reward(&app, &acme, json!({"name": "Free wash", "cost_points": 500, "valid_days": 1})).await;
+        let wash = app.reward(&acme.admin, json!({"name": "Free wash", "cost_points": 500, "valid_days": 1})).await;
         let mut program = quick_program(2);
         program["milestone_reward_id"] = json!(wash);
         app.program(&acme.admin, program.clone()).await;
@@ -307,9 +279,9 @@ on_both_backends! {
 
     async fn the_card_shows_live_vouchers_and_affordable_rewards(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 40})).await;
-        reward(&app, &acme, json!({"name": "Wash", "cost_points": 500})).await;
-        reward(&app, &acme, json!({"name": "Gone", "cost_points": 1, "stock": 0})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 40})).await;
+        app.reward(&acme.admin, json!({"name": "Wash", "cost_points": 500})).await;
+        app.reward(&acme.admin, json!({"name": "Gone", "cost_points": 1, "stock": 0})).await;
         let (_, voucher) = redeem(&app, &acme, &customer, &coffee, "r1").await;
         let token = app.call("GET", &format!("/api/v1/customers/{customer}"), &acme.staff, None, None).await.1["card_token"].as_str().unwrap().to_owned();
         let card: Value = app.get(&format!("/api/public/cards/{token}")).await.json().await.unwrap();
@@ -327,7 +299,7 @@ on_both_backends! {
 
     async fn fulfil_and_cancel_retried_with_their_key_answer_as_the_first_time(backend) {
         let (app, _, acme, customer) = setup(backend).await;
-        let coffee = reward(&app, &acme, json!({"name": "Coffee", "cost_points": 10})).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10})).await;
         let (_, first) = redeem(&app, &acme, &customer, &coffee, "r1").await;
         let (_, second) = redeem(&app, &acme, &customer, &coffee, "r2").await;
         let body = json!({"code": first["code"]});
@@ -343,6 +315,6 @@ on_both_backends! {
         assert_eq!((status, cancelled["account"]["balance"].as_i64()), (200, Some(90)));
         let (status, again) = app.call("POST", &cancel, &acme.staff, Some("cancel-1"), None).await;
         assert_eq!((status, &again), (200, &cancelled));
-        assert_eq!(balance(&app, &acme, &customer).await, 90, "refunded once");
+        assert_eq!(app.balance(&acme.staff, &customer).await, 90, "refunded once");
     }
 }

@@ -736,12 +736,38 @@ impl TestApp {
         (status, json)
     }
 
+    /// POSTs `body` and asserts 201 Created; returns the created resource.
+    pub async fn created(
+        &self,
+        path: &str,
+        key: &str,
+        idempotency_key: Option<&str>,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, created) = self
+            .call("POST", path, key, idempotency_key, Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    /// The customer's balance, read as staff do.
+    pub async fn balance(&self, staff: &str, customer: &str) -> i64 {
+        let path = format!("/api/v1/customers/{customer}");
+        self.call("GET", &path, staff, None, None).await.1["balance"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Adds a reward to the catalog and returns its id.
+    pub async fn reward(&self, admin: &str, body: serde_json::Value) -> String {
+        let reward = self.created("/api/v1/rewards", admin, None, body).await;
+        reward["id"].as_str().unwrap().to_owned()
+    }
+
     /// Enrols a customer and returns its id.
     pub async fn enrol(&self, staff: &str, body: serde_json::Value) -> String {
-        let (status, customer) = self
-            .call("POST", "/api/v1/customers", staff, None, Some(body))
-            .await;
-        assert_eq!(status, 201, "{customer}");
+        let customer = self.created("/api/v1/customers", staff, None, body).await;
         customer["id"].as_str().unwrap().to_owned()
     }
 
