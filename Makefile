@@ -1,7 +1,7 @@
 # Task runner for the few commands beyond the README's two. `make help` lists them.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help run test test-pg lint coverage fmt ci
+.PHONY: help run test test-pg lint coverage bench fmt ci
 
 help:
 	@echo "run      serve on the embedded SQLite default (loyalty.db)"
@@ -9,6 +9,7 @@ help:
 	@echo "test-pg  the test suite on SQLite and PostgreSQL (LOYALTY_TEST_POSTGRES_URL, default $(PG_URL))"
 	@echo "lint     rustfmt check and clippy with warnings as errors"
 	@echo "coverage line coverage of the whole suite (needs cargo-llvm-cov), failing under 78%"
+	@echo "bench    the benchmark harness against PostgreSQL and SQLite (BENCH_SECONDS per run)"
 	@echo "fmt      format the code"
 	@echo "ci       what CI runs (.ci/run)"
 
@@ -27,6 +28,9 @@ lint:
 
 coverage:
 	LOYALTY_TEST_POSTGRES_URL=$${LOYALTY_TEST_POSTGRES_URL:-$(PG_URL)} cargo llvm-cov --workspace --fail-under-lines 78 -- --include-ignored
+
+bench:
+	bash bench/run.sh
 
 fmt:
 	cargo fmt --all

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmark harness. Builds release, seeds a fresh PostgreSQL database (3 tenants,
+# 100,000 customers, 1,000,000 ledger entries), starts `loyalty serve`, loads each scenario with
+# wrk at 16 and 64 connections after a warm-up, calibrates against pgbench running the same
+# statements on a copy of the data, then does the same scenarios on SQLite at 16 connections.
+# Prints one table per backend; exits non-zero when a scenario had errors or an invariant broke.
+#
+# BENCH_SECONDS (default 15) is each measured run; BENCH_WARMUP (default 3) each warm-up.
+# BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to use:
+# the harness creates its own databases there and drops them at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-15}
+WARMUP=${BENCH_WARMUP:-3}
+ADMIN_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=${BENCH_PORT:-18080}
+SCENARIOS=(health_live tenant_meta tenant_meta_304 customer_get visit purchase purchase_hot redeem_fulfil mixed)
+BIN=target/release/loyalty
+WORK=$(mktemp -d)
+DB="loyalty_bench_$$"
+SERVER_PID=""
+FAILED=0
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB" -c "DROP DATABASE IF EXISTS ${DB}_pgbench" \
+    >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+for tool in psql pgbench; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is required (the PostgreSQL client)" >&2; exit 1; }
+done
+
+log "building release"
+cargo build --release --quiet --bin loyalty
+
+# The seed with each backend's way to write a number as 12 hex digits.
+seed_sql() {
+  case "$1" in
+    postgres) hex() { printf "lpad(to_hex(%s), 12, '0')" "$1"; } ;;
+    sqlite) hex() { printf "printf('%%012x', %s)" "$1"; } ;;
+  esac
+  sed -e "s/FIRST_ENTRY_HEX12/$(hex '(n - 1) * 10 + 1')/g" \
+      -e "s/CUSTOMER_HEX12/$(hex '(n - 1) \/ 10 + 1')/g" \
+      -e "s/ENTRY_HEX12/$(hex n)/g" \
+      -e "s/HEX12/$(hex n)/g" bench/seed.sql
+}
+
+# Prepares DATABASE_URL: migrated, three tenants, the bulk seed.
+prepare() {
+  local backend=$1
+  "$BIN" migrate run >/dev/null
+  for t in 1 2 3; do
+    "$BIN" tenant create --id "bench-$t" --name "Bench $t" --country DE --currency EUR \
+      --primary-domain "bench-$t.example" >/dev/null
+  done
+  case "$backend" in
+    postgres) seed_sql postgres | psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" && psql -q "$DATABASE_URL" -c "ANALYZE" ;;
+    sqlite) seed_sql sqlite | sqlite3 "${DATABASE_URL#sqlite://}" ;;
+  esac
+}
+
+# Starts the server and sets READY_MS to how long it took to answer /health/ready with 200.
+start_server() {
+  local started
+  started=$(date +%s%N)
+  RUST_LOG=warn LOG_FORMAT=json PORT=$PORT "$BIN" serve >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 400); do
+    if curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1; then
+      READY_MS=$(( ($(date +%s%N) - started) / 1000000 ))
+      return
+    fi
+    sleep 0.01
+  done
+  echo "bench: the server did not become ready" >&2
+  cat "$WORK/server.log" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+api() { # METHOD PATH KEY [BODY]
+  curl -sf -X "$1" "http://127.0.0.1:$PORT$2" -H "Authorization: Bearer $3" \
+    -H 'Content-Type: application/json' ${4:+-d "$4"}
+}
+
+# Keys, a program with no visit interval, a reward; exports what the load scripts read.
+configure_tenant() {
+  local admin
+  admin=$("$BIN" api-key create --tenant bench-1 --role tenant_admin 2>/dev/null)
+  BENCH_KEY=$("$BIN" api-key create --tenant bench-1 --role staff 2>/dev/null)
+  api PUT /api/v1/program "$admin" '{"visits_per_reward":10,"points_per_visit":10,"spend_rule":{"points":1,"per_amount_minor":100},"min_purchase_minor":0,"min_minutes_between_visits":0}' >/dev/null
+  BENCH_REWARD=$(api POST /api/v1/rewards "$admin" '{"name":"Bench coffee","cost_points":10,"valid_days":30}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  BENCH_ETAG=$(curl -sf -D - -o /dev/null -H 'Host: bench-1.example' "http://127.0.0.1:$PORT/api/public/tenant-meta" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')
+  export BENCH_KEY BENCH_REWARD BENCH_ETAG
+}
+
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+
+# Runs one scenario; prints "req/s p50 p99 errors rss".
+load() {
+  local scenario=$1 connections=$2 script=bench/scenarios.lua
+  [ "$scenario" = redeem_fulfil ] && script=bench/redeem_fulfil.lua
+  wrk -t2 -c"$connections" -d"${WARMUP}s" -s "$script" "http://127.0.0.1:$PORT" -- "$scenario" >/dev/null 2>&1 || true
+  local result
+  result=$(wrk -t2 -c"$connections" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$script" \
+    "http://127.0.0.1:$PORT" -- "$scenario" | awk '/^RESULT/ {print $3, $4, $5, $6}')
+  echo "$result $(rss_mb)"
+}
+
+row() { printf '| %-16s | %5s | %9s | %9s | %9s | %7s | %7s |\n' "$@"; }
+header() {
+  row scenario conns "req/s" "p50 ms" "p99 ms" errors "RSS MB"
+  row ---------------- ----- --------- --------- --------- ------- -------
+}
+
+# The invariants, on whatever the run left: balances equal their ledgers and their lots.
+check_invariants() {
+  local query="SELECT COUNT(*) FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(e.points), 0) FROM ledger_entries e WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id) OR c.balance <> (SELECT COALESCE(SUM(l.remaining), 0) FROM point_lots l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)"
+  local broken
+  case "$1" in
+    postgres) broken=$(psql -tA "$DATABASE_URL" -c "$query") ;;
+    sqlite) broken=$(sqlite3 "${DATABASE_URL#sqlite://}" "$query") ;;
+  esac
+  if [ "$broken" != 0 ]; then
+    echo "bench: $broken accounts whose balance differs from their ledger or lots" >&2
+    FAILED=1
+  else
+    log "$1: every balance equals its ledger and its lots"
+  fi
+}
+
+pgbench_tps() { # SCRIPT CLIENTS
+  pgbench -n -M prepared -f "$1" -c "$2" -j 2 -T "$SECONDS_PER_RUN" "postgres://postgres@127.0.0.1:5432/${DB}_pgbench" 2>/dev/null \
+    | awk '/^tps/ {printf "%.0f", $3}'
+}
+
+declare -A RPS P99
+measure() { # BACKEND CONNECTIONS...
+  local backend=$1; shift
+  for scenario in "${SCENARIOS[@]}"; do
+    for connections in "$@"; do
+      read -r rps p50 p99 errors rss <<<"$(load "$scenario" "$connections")"
+      RPS[$backend-$scenario-$connections]=$rps
+      P99[$backend-$scenario-$connections]=$p99
+      row "$scenario" "$connections" "$rps" "$p50" "$p99" "$errors" "$rss"
+      [ "${errors:-1}" = 0 ] || FAILED=1
+    done
+  done
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+log "PostgreSQL: seeding $DB"
+psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB" >/dev/null
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
+prepare postgres
+psql -q "$ADMIN_URL" -c "CREATE DATABASE ${DB}_pgbench TEMPLATE $DB" >/dev/null
+start_server
+configure_tenant
+echo
+echo "PostgreSQL ($(nproc) cores, ${SECONDS_PER_RUN}s per run; ready ${READY_MS} ms after start)"
+echo
+header
+measure postgres 16 64
+stop_server
+check_invariants postgres
+
+log "pgbench calibration"
+echo
+row "pgbench" conns "tps" "" "" "" ""
+row ---------------- ----- --------- --------- --------- ------- -------
+PG_PURCHASE_16=$(pgbench_tps bench/pgbench-purchase.sql 16)
+PG_PURCHASE_64=$(pgbench_tps bench/pgbench-purchase.sql 64)
+PG_SELECT_16=$(pgbench_tps bench/pgbench-select.sql 16)
+row purchase-shaped 16 "$PG_PURCHASE_16" "" "" "" ""
+row purchase-shaped 64 "$PG_PURCHASE_64" "" "" "" ""
+row select-by-pk 16 "$PG_SELECT_16" "" "" "" ""
+echo
+echo "purchase / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-purchase-16]}" "$PG_PURCHASE_16")"
+echo "visit / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-visit-16]}" "$PG_PURCHASE_16")"
+echo "customer_get / pgbench select-by-pk (16): $(ratio "${RPS[postgres-customer_get-16]}" "$PG_SELECT_16")"
+echo "tenant_meta / health_live (16): $(ratio "${RPS[postgres-tenant_meta-16]}" "${RPS[postgres-health_live-16]}")"
+
+# --- SQLite -----------------------------------------------------------------------------------
+log "SQLite: seeding"
+export DATABASE_URL="sqlite://$WORK/bench.db"
+prepare sqlite
+start_server
+configure_tenant
+echo
+echo "SQLite (ready ${READY_MS} ms after start)"
+echo
+header
+measure sqlite 16
+stop_server
+check_invariants sqlite
+
+exit "$FAILED"

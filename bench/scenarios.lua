@@ -1,0 +1,95 @@
+-- wrk scenarios for `make bench`: `wrk ... -s bench/scenarios.lua -- <scenario>`.
+-- Environment: BENCH_KEY (a staff key of tenant bench-1), BENCH_REWARD (a reward id of it),
+-- BENCH_ETAG (tenant-meta's ETag for host bench-1.example).
+-- Prints one line at the end: RESULT <requests> <req/s> <p50 ms> <p99 ms> <errors>, where errors
+-- are socket errors, time-outs and every answer of 400 or above.
+
+local scenario
+local key = os.getenv("BENCH_KEY") or ""
+local reward = os.getenv("BENCH_REWARD") or ""
+local etag = os.getenv("BENCH_ETAG") or ""
+local hosts = { "bench-1.example", "bench-2.example", "bench-3.example", "localhost" }
+local threads = {}
+local counter = 0
+local prefix
+-- Voucher codes waiting to be fulfilled, per thread (redeem_fulfil, see redeem_fulfil.lua).
+codes = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  scenario = args[1]
+  -- A seed per thread, so threads draw different customers and keys.
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+  prefix = string.format("%08x", math.random(0, 0x7fffffff))
+end
+
+local function customer(n)
+  return string.format("00000000-0000-7000-8000-%012x", n)
+end
+
+local function auth(extra)
+  local headers = { ["Authorization"] = "Bearer " .. key }
+  for name, value in pairs(extra or {}) do headers[name] = value end
+  return headers
+end
+
+local function change(path, body)
+  counter = counter + 1
+  return wrk.format("POST", path, auth({
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = prefix .. "-" .. counter,
+  }), body)
+end
+
+local function purchase(spread)
+  local id = customer(math.random(1, spread))
+  return change("/api/v1/customers/" .. id .. "/purchases", '{"amount_minor":1250,"currency":"EUR"}')
+end
+
+local function customer_get()
+  return wrk.format("GET", "/api/v1/customers/" .. customer(math.random(1, 80000)), auth())
+end
+
+local requests = {
+  health_live = function() return wrk.format("GET", "/health/live") end,
+  tenant_meta = function()
+    return wrk.format("GET", "/api/public/tenant-meta", { ["Host"] = hosts[math.random(1, #hosts)] })
+  end,
+  tenant_meta_304 = function()
+    return wrk.format("GET", "/api/public/tenant-meta",
+      { ["Host"] = "bench-1.example", ["If-None-Match"] = etag })
+  end,
+  customer_get = customer_get,
+  visit = function()
+    return change("/api/v1/customers/" .. customer(math.random(1, 10000)) .. "/visits", "{}")
+  end,
+  purchase = function() return purchase(10000) end,
+  purchase_hot = function() return purchase(10) end,
+  redeem_fulfil = function()
+    local code = table.remove(codes)
+    if code then
+      return change("/api/v1/redemptions/fulfill", '{"code":"' .. code .. '"}')
+    end
+    return change("/api/v1/customers/" .. customer(math.random(1, 10000)) .. "/redemptions",
+      '{"reward_id":"' .. reward .. '"}')
+  end,
+  mixed = function()
+    if math.random() < 0.7 then return customer_get() end
+    return purchase(10000)
+  end,
+}
+
+function request()
+  return requests[scenario]()
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("RESULT %d %.0f %.2f %.2f %d\n", summary.requests,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, errors))
+end
