@@ -13,7 +13,7 @@ use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
 use crate::backend::db_run;
-use crate::rows::{convert_all, convert_one, naive, tenant_id};
+use crate::rows::{all_records, convert_one, first_record, naive, tenant_id};
 use crate::schema::customers;
 use crate::transaction::{Tx, store_error};
 
@@ -94,13 +94,11 @@ impl CustomerRecords for Tx<'_> {
         tenant: &TenantId,
         id: &CustomerId,
     ) -> Result<Option<Customer>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             customers::table
                 .find((tenant.as_str(), id.as_str()))
-                .select(CustomerRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(CustomerRow::as_select()),
             CustomerRow::into_domain,
         )
     }
@@ -129,10 +127,7 @@ impl CustomerRecords for Tx<'_> {
             CustomerLookup::Email(email) => query.filter(customers::email.eq(email.as_str())),
             CustomerLookup::ExternalId(id) => query.filter(customers::external_id.eq(id.as_str())),
         };
-        convert_one(
-            query.first(self.conn).optional().map_err(store_error)?,
-            CustomerRow::into_domain,
-        )
+        first_record(self.conn, query, CustomerRow::into_domain)
     }
 
     fn customers(
@@ -149,10 +144,7 @@ impl CustomerRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(customers::id.lt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            CustomerRow::into_domain,
-        )
+        all_records(self.conn, query, CustomerRow::into_domain)
     }
 
     fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
@@ -164,13 +156,11 @@ impl CustomerRecords for Tx<'_> {
     }
 
     fn customer_by_card(&mut self, card_token: &str) -> Result<Option<Customer>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             customers::table
                 .filter(customers::card_token.eq(card_token))
-                .select(CustomerRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(CustomerRow::as_select()),
             CustomerRow::into_domain,
         )
     }

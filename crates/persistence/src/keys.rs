@@ -12,7 +12,7 @@ use loyalty_domain::store::KeyRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id};
+use crate::rows::{all_records, first_record, naive, parse_text, tenant_id};
 use crate::schema::api_keys;
 use crate::transaction::{Tx, store_error};
 
@@ -70,26 +70,22 @@ impl KeyRecords for Tx<'_> {
     }
 
     fn key_by_prefix(&mut self, prefix: &str) -> Result<Option<ApiKey>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             api_keys::table
                 .filter(api_keys::prefix.eq(prefix))
-                .select(KeyRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(KeyRow::as_select()),
             KeyRow::into_domain,
         )
     }
 
     fn key(&mut self, tenant: &TenantId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             api_keys::table
                 .filter(api_keys::tenant_id.eq(tenant.as_str()))
                 .filter(api_keys::id.eq(id.as_str()))
-                .select(KeyRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(KeyRow::as_select()),
             KeyRow::into_domain,
         )
     }
@@ -104,10 +100,7 @@ impl KeyRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(api_keys::id.gt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            KeyRow::into_domain,
-        )
+        all_records(self.conn, query, KeyRow::into_domain)
     }
 
     fn revoke_key(

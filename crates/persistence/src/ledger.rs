@@ -13,7 +13,7 @@ use loyalty_domain::store::{IdempotencyRecords, LedgerRecords};
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
+use crate::rows::{all_records, convert_one, corrupt, first_record, naive, parse_text, tenant_id};
 use crate::schema::{idempotency_keys, ledger_entries};
 use crate::transaction::{Tx, store_error};
 
@@ -110,13 +110,11 @@ impl LedgerRecords for Tx<'_> {
         tenant: &TenantId,
         id: &LedgerEntryId,
     ) -> Result<Option<LedgerEntry>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             ledger_entries::table
                 .find((tenant.as_str(), id.as_str()))
-                .select(EntryRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(EntryRow::as_select()),
             EntryRow::into_domain,
         )
     }
@@ -126,14 +124,12 @@ impl LedgerRecords for Tx<'_> {
         tenant: &TenantId,
         entry_id: &LedgerEntryId,
     ) -> Result<Option<LedgerEntry>, StoreError> {
-        convert_one(
+        first_record(
+            self.conn,
             ledger_entries::table
                 .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
                 .filter(ledger_entries::reverses_entry_id.eq(entry_id.as_str()))
-                .select(EntryRow::as_select())
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?,
+                .select(EntryRow::as_select()),
             EntryRow::into_domain,
         )
     }
@@ -143,15 +139,15 @@ impl LedgerRecords for Tx<'_> {
         tenant: &TenantId,
         voucher_id: &VoucherId,
     ) -> Result<Option<LedgerEntry>, StoreError> {
-        let row = ledger_entries::table
-            .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
-            .filter(ledger_entries::redemption_id.eq(voucher_id.as_str()))
-            .filter(ledger_entries::kind.eq(EntryKind::Redemption.as_str()))
-            .select(EntryRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
-        convert_one(row, EntryRow::into_domain)
+        first_record(
+            self.conn,
+            ledger_entries::table
+                .filter(ledger_entries::tenant_id.eq(tenant.as_str()))
+                .filter(ledger_entries::redemption_id.eq(voucher_id.as_str()))
+                .filter(ledger_entries::kind.eq(EntryKind::Redemption.as_str()))
+                .select(EntryRow::as_select()),
+            EntryRow::into_domain,
+        )
     }
 
     fn entries(
@@ -170,10 +166,7 @@ impl LedgerRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(ledger_entries::id.lt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            EntryRow::into_domain,
-        )
+        all_records(self.conn, query, EntryRow::into_domain)
     }
 }
 

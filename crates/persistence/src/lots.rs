@@ -11,7 +11,7 @@ use loyalty_domain::store::LotRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
-use crate::rows::{convert_all, naive, tenant_pairs};
+use crate::rows::{all_records, naive, tenant_pairs};
 use crate::schema::{lot_draws, point_lots};
 use crate::transaction::{Tx, store_error};
 
@@ -105,28 +105,30 @@ impl LotRecords for Tx<'_> {
         tenant: &TenantId,
         customer_id: &CustomerId,
     ) -> Result<Vec<Lot>, StoreError> {
-        let rows = point_lots::table
-            .filter(point_lots::tenant_id.eq(tenant.as_str()))
-            .filter(point_lots::customer_id.eq(customer_id.as_str()))
-            .filter(point_lots::remaining.ne(0))
-            .select(LotRow::as_select())
-            .order(point_lots::id.asc())
-            .load(self.conn)
-            .map_err(store_error)?;
-        convert_all(rows, LotRow::into_domain)
+        all_records(
+            self.conn,
+            point_lots::table
+                .filter(point_lots::tenant_id.eq(tenant.as_str()))
+                .filter(point_lots::customer_id.eq(customer_id.as_str()))
+                .filter(point_lots::remaining.ne(0))
+                .select(LotRow::as_select())
+                .order(point_lots::id.asc()),
+            LotRow::into_domain,
+        )
     }
 
     fn lots_by_id(&mut self, tenant: &TenantId, ids: &[LotId]) -> Result<Vec<Lot>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = point_lots::table
-            .filter(point_lots::tenant_id.eq(tenant.as_str()))
-            .filter(point_lots::id.eq_any(ids.iter().map(LotId::as_str)))
-            .select(LotRow::as_select())
-            .load(self.conn)
-            .map_err(store_error)?;
-        convert_all(rows, LotRow::into_domain)
+        all_records(
+            self.conn,
+            point_lots::table
+                .filter(point_lots::tenant_id.eq(tenant.as_str()))
+                .filter(point_lots::id.eq_any(ids.iter().map(LotId::as_str)))
+                .select(LotRow::as_select()),
+            LotRow::into_domain,
+        )
     }
 
     fn insert_lot(

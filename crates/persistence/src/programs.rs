@@ -12,7 +12,7 @@ use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
 use crate::backend::db_run;
-use crate::rows::{convert_one, corrupt, naive};
+use crate::rows::{corrupt, first_record, naive};
 use crate::schema::programs;
 use crate::transaction::{Tx, store_error};
 
@@ -91,13 +91,13 @@ struct SavedProgramRow<'a> {
 
 impl ProgramRecords for Tx<'_> {
     fn program(&mut self, tenant: &TenantId) -> Result<Option<Program>, StoreError> {
-        let row = programs::table
-            .find(tenant.as_str())
-            .select(ProgramRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
-        convert_one(row, ProgramRow::into_domain)
+        first_record(
+            self.conn,
+            programs::table
+                .find(tenant.as_str())
+                .select(ProgramRow::as_select()),
+            ProgramRow::into_domain,
+        )
     }
 
     fn save_program(

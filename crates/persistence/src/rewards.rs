@@ -14,7 +14,9 @@ use loyalty_domain::voucher::{Voucher, VoucherStatus};
 
 use crate::PersistenceError;
 use crate::backend::db_run;
-use crate::rows::{convert_all, convert_one, naive, parse_text, tenant_id, tenant_pairs};
+use crate::rows::{
+    all_records, convert_one, first_record, naive, parse_text, tenant_id, tenant_pairs,
+};
 use crate::schema::{redemptions, rewards};
 use crate::transaction::{Tx, store_error};
 
@@ -139,13 +141,13 @@ impl RewardRecords for Tx<'_> {
     }
 
     fn reward(&mut self, tenant: &TenantId, id: &RewardId) -> Result<Option<Reward>, StoreError> {
-        let row = rewards::table
-            .find((tenant.as_str(), id.as_str()))
-            .select(RewardRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
-        convert_one(row, RewardRow::into_domain)
+        first_record(
+            self.conn,
+            rewards::table
+                .find((tenant.as_str(), id.as_str()))
+                .select(RewardRow::as_select()),
+            RewardRow::into_domain,
+        )
     }
 
     fn reward_for_update(
@@ -176,10 +178,7 @@ impl RewardRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(rewards::id.gt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            RewardRow::into_domain,
-        )
+        all_records(self.conn, query, RewardRow::into_domain)
     }
 
     fn update_reward(&mut self, reward: &Reward) -> Result<(), StoreError> {
@@ -205,13 +204,13 @@ impl VoucherRecords for Tx<'_> {
         tenant: &TenantId,
         id: &VoucherId,
     ) -> Result<Option<Voucher>, StoreError> {
-        let row = redemptions::table
-            .find((tenant.as_str(), id.as_str()))
-            .select(VoucherRow::as_select())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
-        convert_one(row, VoucherRow::into_domain)
+        first_record(
+            self.conn,
+            redemptions::table
+                .find((tenant.as_str(), id.as_str()))
+                .select(VoucherRow::as_select()),
+            VoucherRow::into_domain,
+        )
     }
 
     fn voucher_for_update(
@@ -239,12 +238,11 @@ impl VoucherRecords for Tx<'_> {
         };
         // A code may name several vouchers over time, but only after each closed: the newest
         // one is the live one if there is any.
-        let row = query
-            .order(redemptions::id.desc())
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
-        convert_one(row, VoucherRow::into_domain)
+        first_record(
+            self.conn,
+            query.order(redemptions::id.desc()),
+            VoucherRow::into_domain,
+        )
     }
 
     fn vouchers(
@@ -282,10 +280,7 @@ impl VoucherRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(redemptions::id.lt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            VoucherRow::into_domain,
-        )
+        all_records(self.conn, query, VoucherRow::into_domain)
     }
 
     fn live_vouchers(
@@ -294,16 +289,17 @@ impl VoucherRecords for Tx<'_> {
         customer_id: &CustomerId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Voucher>, StoreError> {
-        let rows = redemptions::table
-            .filter(redemptions::tenant_id.eq(tenant.as_str()))
-            .filter(redemptions::customer_id.eq(customer_id.as_str()))
-            .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
-            .filter(redemptions::expires_at.gt(naive(now)))
-            .select(VoucherRow::as_select())
-            .order(redemptions::expires_at.asc())
-            .load(self.conn)
-            .map_err(store_error)?;
-        convert_all(rows, VoucherRow::into_domain)
+        all_records(
+            self.conn,
+            redemptions::table
+                .filter(redemptions::tenant_id.eq(tenant.as_str()))
+                .filter(redemptions::customer_id.eq(customer_id.as_str()))
+                .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
+                .filter(redemptions::expires_at.gt(naive(now)))
+                .select(VoucherRow::as_select())
+                .order(redemptions::expires_at.asc()),
+            VoucherRow::into_domain,
+        )
     }
 
     fn overdue_vouchers(

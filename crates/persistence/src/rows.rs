@@ -4,7 +4,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use loyalty_domain::StoreError;
 use loyalty_domain::tenant::TenantId;
 
-use crate::PersistenceError;
+use diesel::OptionalExtension;
+use diesel::dsl::Limit;
+use diesel::query_dsl::methods::LimitDsl;
+use diesel::query_dsl::{LoadQuery, RunQueryDsl};
+
+use crate::transaction::store_error;
+use crate::{DbConnection, PersistenceError};
 
 pub(crate) fn naive(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
@@ -46,6 +52,31 @@ pub(crate) fn parse_text<T>(
 
 pub(crate) fn tenant_id(value: &str) -> Result<TenantId, PersistenceError> {
     TenantId::parse(value).map_err(|e| corrupt("tenant id", e))
+}
+
+/// The first row `query` finds, if any, as its domain record.
+pub(crate) fn first_record<'q, Q, R, T>(
+    conn: &mut DbConnection,
+    query: Q,
+    convert: fn(R) -> Result<T, PersistenceError>,
+) -> Result<Option<T>, StoreError>
+where
+    Q: RunQueryDsl<DbConnection> + LimitDsl,
+    Limit<Q>: LoadQuery<'q, DbConnection, R>,
+{
+    convert_one(query.first(conn).optional().map_err(store_error)?, convert)
+}
+
+/// Every row `query` finds, as domain records.
+pub(crate) fn all_records<'q, Q, R, T>(
+    conn: &mut DbConnection,
+    query: Q,
+    convert: fn(R) -> Result<T, PersistenceError>,
+) -> Result<Vec<T>, StoreError>
+where
+    Q: RunQueryDsl<DbConnection> + LoadQuery<'q, DbConnection, R>,
+{
+    convert_all(query.load(conn).map_err(store_error)?, convert)
 }
 
 /// Converts a row that may not exist into its domain record.

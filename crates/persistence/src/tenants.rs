@@ -13,7 +13,7 @@ use loyalty_domain::tenant::{
 };
 
 use crate::backend::db_run;
-use crate::rows::{convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
+use crate::rows::{all_records, convert_all, convert_one, corrupt, naive, parse_text, tenant_id};
 use crate::schema::tenants;
 use crate::transaction::{Tx, store_error};
 use crate::{Database, DbConnection, PersistenceError};
@@ -176,9 +176,6 @@ impl TenantRecords for Tx<'_> {
         if let Some(after) = &page.after {
             query = query.filter(tenants::id.gt(after.as_str()));
         }
-        convert_all(
-            query.load(self.conn).map_err(store_error)?,
-            TenantRow::into_domain,
-        )
+        all_records(self.conn, query, TenantRow::into_domain)
     }
 }
