@@ -1,3 +1,4 @@
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -72,6 +73,11 @@ pub struct Database {
     probe_pool: Pool<ConnectionManager>,
     backend: Backend,
     session: SessionLimits,
+    /// SQLite takes one writer at a time, and a writer that finds the file locked sleeps in
+    /// growing steps before it tries again: under load most of a second is lost that way. The
+    /// process's own writers therefore queue here first, so the file's lock is free whenever one
+    /// of them asks, and SQLite's busy wait is left to other processes.
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 pub(crate) type Conn = PooledConnection<ConnectionManager>;
@@ -105,6 +111,7 @@ impl Database {
             probe_pool,
             backend: url.backend(),
             session: settings.session,
+            sqlite_writer: Arc::new(Mutex::new(())),
         })
     }
 
@@ -122,6 +129,16 @@ impl Database {
 
     pub(crate) fn session_limits(&self) -> SessionLimits {
         self.session
+    }
+
+    /// This process's turn to write, on SQLite; on PostgreSQL writers need none.
+    pub(crate) fn writer_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        (self.backend == Backend::Sqlite).then(|| {
+            // A writer that panicked released the file's lock when its transaction ended.
+            self.sqlite_writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        })
     }
 }
 

@@ -87,6 +87,7 @@ impl Database {
         writes: bool,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError> {
+        let _turn = if writes { self.writer_turn() } else { None };
         let mut conn = self.conn().map_err(StoreError::from)?;
         let mut attempt = 1;
         loop {
