@@ -270,12 +270,14 @@ pub trait VoucherRecords {
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<Vec<Voucher>, StoreError>;
-    /// The customer's issued vouchers not yet expired at `now`, soonest expiry first.
+    /// Up to `limit` of the customer's issued vouchers not yet expired at `now`, soonest expiry
+    /// first.
     fn live_vouchers(
         &mut self,
         tenant: &TenantId,
         customer_id: &CustomerId,
         now: DateTime<Utc>,
+        limit: i64,
     ) -> Result<Vec<Voucher>, StoreError>;
     /// Up to `limit` issued vouchers, of any tenant, whose expiry is at or before `now`.
     fn overdue_vouchers(

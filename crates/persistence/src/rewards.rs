@@ -288,7 +288,9 @@ impl VoucherRecords for Tx<'_> {
         tenant: &TenantId,
         customer_id: &CustomerId,
         now: DateTime<Utc>,
+        limit: i64,
     ) -> Result<Vec<Voucher>, StoreError> {
+        // Served by the partial index redemptions_live_idx: only live rows, in expiry order.
         all_records(
             self.conn,
             redemptions::table
@@ -297,7 +299,8 @@ impl VoucherRecords for Tx<'_> {
                 .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
                 .filter(redemptions::expires_at.gt(naive(now)))
                 .select(VoucherRow::as_select())
-                .order(redemptions::expires_at.asc()),
+                .order(redemptions::expires_at.asc())
+                .limit(limit),
             VoucherRow::into_domain,
         )
     }

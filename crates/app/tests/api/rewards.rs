@@ -297,6 +297,21 @@ on_both_backends! {
         assert_eq!(card["vouchers"], json!([]), "a fulfilled voucher leaves the card");
     }
 
+    async fn the_card_shows_at_most_twenty_live_vouchers_soonest_first(backend) {
+        let (app, clock, acme, customer) = setup(backend).await;
+        let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 4, "valid_days": 30})).await;
+        let mut codes = Vec::new();
+        for n in 0..21 {
+            let (_, voucher) = redeem(&app, &acme, &customer, &coffee, &format!("r{n}")).await;
+            codes.push(voucher["code"].as_str().unwrap().to_owned());
+            clock.advance(Duration::minutes(1));
+        }
+        let token = app.call("GET", &format!("/api/v1/customers/{customer}"), &acme.staff, None, None).await.1["card_token"].as_str().unwrap().to_owned();
+        let card: Value = app.get(&format!("/api/public/cards/{token}")).await.json().await.unwrap();
+        let shown: Vec<&str> = card["vouchers"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap()).collect();
+        assert_eq!(shown, codes[..20], "the twenty expiring soonest, soonest first");
+    }
+
     async fn fulfil_and_cancel_retried_with_their_key_answer_as_the_first_time(backend) {
         let (app, _, acme, customer) = setup(backend).await;
         let coffee = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 10})).await;

@@ -8,6 +8,10 @@ use crate::rewards::Reward;
 use crate::store::reading;
 use crate::voucher::Voucher;
 
+/// Live vouchers a card shows at most, soonest expiry first: the card reads a bounded amount
+/// whatever a customer holds.
+pub const MAX_CARD_VOUCHERS: i64 = 20;
+
 /// What a customer sees on their public card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardView {
@@ -16,7 +20,7 @@ pub struct CardView {
     pub balance: i64,
     pub visits: i64,
     pub visits_to_next_milestone: i64,
-    /// Issued vouchers not yet expired, soonest expiry first.
+    /// Issued vouchers not yet expired, soonest expiry first, at most [`MAX_CARD_VOUCHERS`].
     pub vouchers: Vec<Voucher>,
     /// Active, in-stock rewards the balance covers.
     pub affordable_rewards: Vec<Reward>,
@@ -32,7 +36,8 @@ impl Loyalty {
                 .ok_or(LoyaltyError::NotFound(Resource::Card))?;
             let tenant = tenant_of(uow, &customer.tenant_id)?;
             let program = program_of(uow, &customer.tenant_id)?;
-            let vouchers = uow.live_vouchers(&customer.tenant_id, &customer.id, now)?;
+            let vouchers =
+                uow.live_vouchers(&customer.tenant_id, &customer.id, now, MAX_CARD_VOUCHERS)?;
             let affordable = uow
                 .rewards(
                     &customer.tenant_id,

@@ -17,7 +17,7 @@ mod tenants;
 mod vouchers;
 
 pub use activity::Posted;
-pub use card::CardView;
+pub use card::{CardView, MAX_CARD_VOUCHERS};
 pub use customers::CustomerChanges;
 pub use sweep::{SWEEP_ACTOR, SweepReport};
 pub use vouchers::{Cancelled, Redeemed};

@@ -1,0 +1,1 @@
+DROP INDEX redemptions_live_idx;
