@@ -1,13 +1,12 @@
 //! The store port's transactions: one connection, one database transaction per unit of work,
 //! retried when it loses a race with a concurrent one.
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::Error as DieselError;
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
 use loyalty_domain::{LoyaltyError, StoreError};
 
+use crate::backend::db_run;
 use crate::{Database, DbConnection, PersistenceError};
 
 /// Attempts per unit of work before a conflict is reported.
@@ -44,38 +43,28 @@ impl Stop {
     }
 }
 
-/// Runs `body` in a transaction. A writing one on SQLite begins IMMEDIATE: the write lock is
-/// taken first, so two writers queue on busy_timeout instead of one failing when it upgrades
-/// from reading. A reading one sees one snapshot on both backends.
+/// Runs `body` in a transaction, begun with one statement. A writing one on SQLite begins
+/// IMMEDIATE: the write lock is taken first, so two writers queue instead of one failing when it
+/// upgrades from reading. A reading one sees one snapshot on both backends: REPEATABLE READ on
+/// PostgreSQL (READ COMMITTED would take one per query), said in its BEGIN so that it costs no
+/// round trip of its own; a deferred transaction on SQLite, which reads one snapshot of the WAL.
 fn in_transaction(
     conn: &mut DbConnection,
     writes: bool,
     body: impl FnOnce(&mut DbConnection) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    if matches!(conn, DbConnection::Postgres(_)) {
-        return conn.transaction(|conn| {
-            if !writes {
-                // One snapshot for every query of a read (READ COMMITTED would take one per query).
-                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-            }
-            body(conn)
-        });
-    }
-    if !writes {
-        // A deferred SQLite transaction reads one snapshot of the WAL.
-        return conn.transaction(body);
-    }
-    if let DbConnection::Sqlite(sqlite) = &mut *conn {
-        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    }
-    let result = body(&mut *conn);
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return result;
+    let begin = match (&*conn, writes) {
+        (DbConnection::Postgres(_), true) => "BEGIN",
+        (DbConnection::Postgres(_), false) => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        (DbConnection::Sqlite(_), true) => "BEGIN IMMEDIATE",
+        (DbConnection::Sqlite(_), false) => "BEGIN",
     };
+    db_run!(conn, |inner| AnsiTransactionManager::begin_transaction_sql(inner, begin))?;
+    let result = body(&mut *conn);
     match result {
-        Ok(()) => Ok(AnsiTransactionManager::commit_transaction(sqlite)?),
+        Ok(()) => Ok(db_run!(conn, |inner| AnsiTransactionManager::commit_transaction(inner))?),
         Err(stop) => {
-            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            db_run!(conn, |inner| AnsiTransactionManager::rollback_transaction(inner))?;
             Err(stop)
         }
     }
