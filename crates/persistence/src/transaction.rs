@@ -59,12 +59,18 @@ fn in_transaction(
         (DbConnection::Sqlite(_), true) => "BEGIN IMMEDIATE",
         (DbConnection::Sqlite(_), false) => "BEGIN",
     };
-    db_run!(conn, |inner| AnsiTransactionManager::begin_transaction_sql(inner, begin))?;
+    db_run!(conn, |inner| AnsiTransactionManager::begin_transaction_sql(
+        inner, begin
+    ))?;
     let result = body(&mut *conn);
     match result {
-        Ok(()) => Ok(db_run!(conn, |inner| AnsiTransactionManager::commit_transaction(inner))?),
+        Ok(()) => Ok(db_run!(conn, |inner| {
+            AnsiTransactionManager::commit_transaction(inner)
+        })?),
         Err(stop) => {
-            db_run!(conn, |inner| AnsiTransactionManager::rollback_transaction(inner))?;
+            db_run!(conn, |inner| AnsiTransactionManager::rollback_transaction(
+                inner
+            ))?;
             Err(stop)
         }
     }
