@@ -92,8 +92,8 @@ impl Application {
             TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
         let database = Arc::new(database);
-        let caches = Arc::new(Caches::new(settings.cache_ttl));
-        let loyalty = Loyalty::new(database.clone(), clock).with_caches(caches.clone());
+        let loyalty =
+            Loyalty::new(database.clone(), clock).with_caches(Caches::new(settings.cache_ttl));
         let pool = settings.database_pool;
         let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
         let state = HttpState {
@@ -105,7 +105,6 @@ impl Application {
             )),
             fulfil_throttle: Arc::new(FulfilThrottle::default()),
             tenants: database.clone(),
-            caches,
             readiness: database.clone(),
             default_tenant: settings.default_tenant.clone(),
             expose_error_details: settings.environment != Environment::Production,

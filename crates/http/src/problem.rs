@@ -186,14 +186,20 @@ fn domain_extensions(error: &LoyaltyError) -> Map<String, Value> {
 const DATABASE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ApiError {
+    /// Whether the database could not serve the request in time (a 503 `database_unavailable`).
+    fn is_database_unavailable(&self) -> bool {
+        match self {
+            ApiError::DatabaseBusy => true,
+            ApiError::Domain(LoyaltyError::Store(error)) => error.is_unavailable(),
+            _ => false,
+        }
+    }
+
     /// When the client may try again, for refusals that are only "not now".
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             ApiError::TooManyWrongCodes { retry_after } => Some(*retry_after),
-            ApiError::DatabaseBusy => Some(DATABASE_RETRY_AFTER),
-            ApiError::Domain(LoyaltyError::Store(error)) if error.is_unavailable() => {
-                Some(DATABASE_RETRY_AFTER)
-            }
+            _ if self.is_database_unavailable() => Some(DATABASE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -224,7 +230,7 @@ impl ApiError {
     }
 
     fn detail(&self) -> String {
-        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+        if self.is_database_unavailable() {
             return "The database could not serve the request in time; nothing was written. Try again after Retry-After seconds.".into();
         }
         if self.status_code().is_server_error() {
@@ -257,7 +263,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if self.is_database_unavailable() {
             tracing::warn!(error = %cause_chain(self), "request refused: database unavailable");
         } else if status.is_server_error() {
             tracing::error!(error = %cause_chain(self), "request failed");

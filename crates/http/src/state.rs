@@ -2,7 +2,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use loyalty_domain::Loyalty;
-use loyalty_domain::cache::Caches;
 
 use crate::blocking::blocking;
 use crate::{ApiError, DatabaseGate};
@@ -18,8 +17,6 @@ pub struct HttpState {
     /// Counts wrong voucher codes per key.
     pub fulfil_throttle: Arc<crate::FulfilThrottle>,
     pub tenants: Arc<dyn TenantDirectory>,
-    /// The process's caches, shared with `loyalty`: public tenants are read through them here.
-    pub caches: Arc<Caches>,
     pub readiness: Arc<dyn ReadinessProbe>,
     /// The tenant public requests fall back to when nothing else names one.
     pub default_tenant: TenantId,
@@ -40,8 +37,21 @@ impl fmt::Debug for HttpState {
 }
 
 impl HttpState {
-    /// Runs a use case on the blocking pool once the database gate lets it in; a request that
+    /// Runs database work on the blocking pool once the database gate lets it in; a request that
     /// cannot get in within the gate's wait limit is refused with 503.
+    pub(crate) async fn on_database<T, E>(
+        &self,
+        work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let _turn = self.database_gate.enter().await?;
+        blocking(work).await
+    }
+
+    /// Runs a use case as [`on_database`](Self::on_database) does.
     pub(crate) async fn store<T, E>(
         &self,
         work: impl FnOnce(&Loyalty) -> Result<T, E> + Send + 'static,
@@ -50,8 +60,7 @@ impl HttpState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
-        let _turn = self.database_gate.enter().await?;
         let loyalty = self.loyalty.clone();
-        blocking(move || work(&loyalty)).await
+        self.on_database(move || work(&loyalty)).await
     }
 }

@@ -17,9 +17,9 @@ mod tenants;
 mod vouchers;
 
 pub use activity::Posted;
-pub use card::{CardView, MAX_CARD_VOUCHERS};
+pub use card::CardView;
 pub use customers::CustomerChanges;
-pub use sweep::{SWEEP_ACTOR, SweepReport};
+pub use sweep::SweepReport;
 pub use vouchers::{Cancelled, Redeemed};
 
 use std::sync::Arc;
@@ -87,8 +87,8 @@ impl Loyalty {
 
     /// Reads keys and public tenants through `caches`, and drops from them what this service
     /// changes.
-    pub fn with_caches(mut self, caches: Arc<Caches>) -> Self {
-        self.caches = caches;
+    pub fn with_caches(mut self, caches: Caches) -> Self {
+        self.caches = Arc::new(caches);
         self
     }
 
@@ -96,6 +96,11 @@ impl Loyalty {
     pub fn with_rule(mut self, rule: Arc<dyn EarningRule>) -> Self {
         self.rules.push(rule);
         self
+    }
+
+    /// The caches this service reads through, for adapters that read through them too.
+    pub fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     fn now(&self) -> DateTime<Utc> {

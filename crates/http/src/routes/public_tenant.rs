@@ -10,7 +10,6 @@ use loyalty_domain::tenant::{
 };
 use serde::Serialize;
 
-use crate::blocking::blocking;
 use crate::caching::cacheable_json;
 use crate::{ApiError, HttpState};
 
@@ -36,21 +35,26 @@ async fn resolve(state: &HttpState, request: &HttpRequest) -> Result<Tenant, Api
         explicit_id: explicit_id.as_deref(),
         host: host.as_deref(),
     };
-    if let Some(known) = cached_tenant(&state.caches, selector) {
+    if let Some(known) = cached_tenant(state.loyalty.caches(), selector) {
         return known.map_err(unresolved);
     }
-    let (caches, directory) = (state.caches.clone(), state.tenants.clone());
+    let (loyalty, directory) = (state.loyalty.clone(), state.tenants.clone());
     let default_tenant = state.default_tenant.clone();
-    let _turn = state.database_gate.enter().await?;
-    blocking(move || {
-        let selector = TenantSelector {
-            explicit_id: explicit_id.as_deref(),
-            host: host.as_deref(),
-        };
-        resolve_and_cache(&caches, directory.as_ref(), &default_tenant, selector)
+    state
+        .on_database(move || {
+            let selector = TenantSelector {
+                explicit_id: explicit_id.as_deref(),
+                host: host.as_deref(),
+            };
+            resolve_and_cache(
+                loyalty.caches(),
+                directory.as_ref(),
+                &default_tenant,
+                selector,
+            )
             .map_err(unresolved)
-    })
-    .await
+        })
+        .await
 }
 
 fn unresolved(error: ResolveError) -> ApiError {
