@@ -3,6 +3,7 @@
 //! time; the process that makes a change drops what it changed at once. Each cache is bounded,
 //! whatever clients send.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
@@ -35,7 +36,11 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     /// The value stored under `key`, unless it has expired.
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.entries();
         let (stored_at, value) = entries.get(key)?;
         (stored_at.elapsed() < self.ttl).then(|| value.clone())

@@ -74,10 +74,12 @@ record_id!(
     LotId
 );
 
-/// Whether `raw` is a UUID exactly as `Uuid::to_string` writes it.
+/// Whether `raw` is a UUID exactly as `Uuid::to_string` writes it: of the forms `try_parse`
+/// accepts, only the hyphenated one has this length, and the canonical text is lowercase.
 fn is_canonical_uuid(raw: &str) -> bool {
     raw.len() == uuid::fmt::Hyphenated::LENGTH
-        && uuid::Uuid::try_parse(raw).is_ok_and(|id| id.hyphenated().to_string() == raw)
+        && !raw.bytes().any(|b| b.is_ascii_uppercase())
+        && uuid::Uuid::try_parse(raw).is_ok()
 }
 
 #[cfg(test)]

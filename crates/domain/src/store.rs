@@ -58,18 +58,6 @@ impl StoreErrorKind {
 }
 
 impl StoreError {
-    pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        Self::of_kind(StoreErrorKind::Failure, source)
-    }
-
-    pub fn conflict(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        Self::of_kind(StoreErrorKind::Conflict, source)
-    }
-
-    pub fn unavailable(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        Self::of_kind(StoreErrorKind::Unavailable, source)
-    }
-
     pub fn of_kind(
         kind: StoreErrorKind,
         source: impl Into<Box<dyn Error + Send + Sync + 'static>>,
@@ -78,10 +66,6 @@ impl StoreError {
             kind,
             source: source.into(),
         }
-    }
-
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
     }
 
     pub fn is_conflict(&self) -> bool {
@@ -231,7 +215,7 @@ pub trait RewardRecords {
     fn update_reward(&mut self, reward: &Reward) -> Result<(), StoreError>;
 }
 
-/// Which redemptions a list shows.
+/// Which vouchers a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VoucherFilter {
     pub status: Option<VoucherStatus>,
@@ -246,10 +230,10 @@ pub enum VoucherLookup {
 }
 
 pub trait VoucherRecords {
-    fn insert_voucher(&mut self, redemption: &Voucher) -> Result<(), StoreError>;
+    fn insert_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError>;
     fn voucher(&mut self, tenant: &TenantId, id: &VoucherId)
     -> Result<Option<Voucher>, StoreError>;
-    /// Reads the redemption and holds it against concurrent writers.
+    /// Reads the voucher and holds it against concurrent writers.
     fn voucher_for_update(
         &mut self,
         tenant: &TenantId,
@@ -261,7 +245,7 @@ pub trait VoucherRecords {
         tenant: &TenantId,
         lookup: &VoucherLookup,
     ) -> Result<Option<Voucher>, StoreError>;
-    /// Up to `page.fetch_limit()` redemptions after the cursor, newest first. A status filter
+    /// Up to `page.fetch_limit()` vouchers after the cursor, newest first. A status filter
     /// reads statuses as of `now`: an issued voucher past its expiry counts as expired.
     fn vouchers(
         &mut self,
@@ -285,7 +269,7 @@ pub trait VoucherRecords {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(TenantId, VoucherId)>, StoreError>;
-    fn update_voucher(&mut self, redemption: &Voucher) -> Result<(), StoreError>;
+    fn update_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError>;
 }
 
 pub trait LotRecords {

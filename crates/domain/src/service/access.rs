@@ -62,7 +62,7 @@ impl Loyalty {
         let Some((prefix, secret)) = split_key(presented) else {
             return Some(Err(AuthError::Unauthenticated.into()));
         };
-        let key = self.caches.keys.get(&prefix.to_owned())?;
+        let key = self.caches.keys.get(prefix)?;
         Some(verify(key.as_ref(), secret))
     }
 

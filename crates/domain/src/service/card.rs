@@ -10,7 +10,7 @@ use crate::voucher::Voucher;
 
 /// Live vouchers a card shows at most, soonest expiry first: the card reads a bounded amount
 /// whatever a customer holds.
-pub const MAX_CARD_VOUCHERS: i64 = 20;
+const MAX_CARD_VOUCHERS: i64 = 20;
 
 /// What a customer sees on their public card.
 #[derive(Debug, Clone, PartialEq, Eq)]

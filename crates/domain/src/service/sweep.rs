@@ -15,7 +15,7 @@ use crate::tenant::TenantId;
 use crate::voucher::VoucherStatus;
 
 /// The actor recorded on ledger entries the expiry sweep writes.
-pub const SWEEP_ACTOR: &str = "system:expiry";
+const SWEEP_ACTOR: &str = "system:expiry";
 /// Records the sweep handles per batch, each in its own transaction.
 const SWEEP_BATCH: i64 = 100;
 
