@@ -45,26 +45,38 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Opens connections of the backend the URL names. diesel's derived `establish` tries each
 /// backend in turn, which would turn any string into a SQLite file and hide a Postgres error.
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectionManager {
-    url: DatabaseUrl,
-    session: SessionLimits,
+pub(crate) enum ConnectionManager {
+    /// The URL with its connect options, and the statement that sets a session's limits: both
+    /// made once, not per connection.
+    Postgres {
+        target: String,
+        session: String,
+    },
+    Sqlite {
+        path: String,
+    },
 }
 
 impl ConnectionManager {
     pub(crate) fn new(url: DatabaseUrl, session: SessionLimits) -> Self {
-        Self { url, session }
+        match url {
+            DatabaseUrl::Postgres(raw) => Self::Postgres {
+                target: with_connect_options(&raw, &session),
+                session: session.set_statement(),
+            },
+            DatabaseUrl::Sqlite(path) => Self::Sqlite { path },
+        }
     }
 
     pub(crate) fn open(&self) -> Result<DbConnection, ConnectionError> {
-        match &self.url {
-            DatabaseUrl::Postgres(url) => {
-                let target = with_connect_options(url, &self.session);
-                let mut conn = PgConnection::establish(&target)?;
-                conn.batch_execute(&self.session.set_statement())
+        match self {
+            Self::Postgres { target, session } => {
+                let mut conn = PgConnection::establish(target)?;
+                conn.batch_execute(session)
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Postgres(conn))
             }
-            DatabaseUrl::Sqlite(path) => {
+            Self::Sqlite { path } => {
                 let mut conn = SqliteConnection::establish(path)?;
                 // Each PRAGMA alone: SQLite ignores all but the first of a batch for some.
                 for pragma in [
