@@ -3,8 +3,8 @@
 //! Canonical variables only: DATABASE_URL, DEFAULT_TENANT, ENVIRONMENT, CSP_POLICY, HOST, PORT,
 //! LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, and the database limits DATABASE_POOL_SIZE,
 //! DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_LOCK_TIMEOUT_MS,
-//! DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS. A TOML file uses the same names in lower case
-//! (`database_url = "..."`).
+//! DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, and CACHE_TTL_MS. A TOML file uses the same names in
+//! lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -115,8 +115,6 @@ pub enum ConfigError {
     DefaultTenant(#[source] TenantIdError),
     #[error("CSP_POLICY must be printable ASCII on one line")]
     CspPolicy,
-    #[error("EXPIRY_SWEEP_INTERVAL_SECS must be an integer from 1 to {MAX_SWEEP_SECS} (got {0:?})")]
-    SweepInterval(String),
     #[error("{name} must be an integer from 1 to {max} (got {value:?})")]
     OutOfRange {
         name: &'static str,
@@ -305,14 +303,12 @@ impl Settings {
         {
             return Err(ConfigError::CspPolicy);
         }
-        let sweep_secs = match text(raw.expiry_sweep_interval_secs) {
-            None => DEFAULT_SWEEP_SECS,
-            Some(secs) => secs
-                .parse()
-                .ok()
-                .filter(|s| (1..=MAX_SWEEP_SECS).contains(s))
-                .ok_or(ConfigError::SweepInterval(secs))?,
-        };
+        let sweep_secs = bounded(
+            "EXPIRY_SWEEP_INTERVAL_SECS",
+            raw.expiry_sweep_interval_secs,
+            DEFAULT_SWEEP_SECS,
+            MAX_SWEEP_SECS,
+        )?;
         Ok(Self {
             environment,
             database_url,
