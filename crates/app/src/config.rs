@@ -1,9 +1,10 @@
 //! Configuration: built-in defaults, then an optional TOML file, then the environment.
 //!
-//! Canonical variables only: DATABASE_URL, DEFAULT_TENANT, ENVIRONMENT, CSP_POLICY, HOST, PORT,
-//! LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, and the database limits DATABASE_POOL_SIZE,
-//! DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_LOCK_TIMEOUT_MS,
-//! DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, and CACHE_TTL_MS. A TOML file uses the same names in
+//! Canonical variables only: DATABASE_URL, DATABASE_MIGRATION_URL, DEFAULT_TENANT, ENVIRONMENT,
+//! CSP_POLICY, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, the database limits
+//! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
+//! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
+//! and CACHE_TTL_MS. A TOML file uses the same names in
 //! lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
@@ -15,8 +16,9 @@ use loyalty_domain::tenant::{TenantId, TenantIdError};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 14] = [
+const VARIABLES: [&str; 16] = [
     "DATABASE_URL",
+    "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
     "ENVIRONMENT",
     "CSP_POLICY",
@@ -29,6 +31,7 @@ const VARIABLES: [&str; 14] = [
     "DATABASE_STATEMENT_TIMEOUT_MS",
     "DATABASE_LOCK_TIMEOUT_MS",
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    "DATABASE_STATEMENT_CACHE",
     "CACHE_TTL_MS",
 ];
 
@@ -73,6 +76,9 @@ pub enum LogFormat {
 pub struct Settings {
     pub environment: Environment,
     pub database_url: DatabaseUrl,
+    /// Where migrations run, when not through `database_url`: a direct connection to the server
+    /// when the service reaches it through a pooler, or a role allowed to change the schema.
+    pub database_migration_url: Option<DatabaseUrl>,
     pub default_tenant: TenantId,
     pub csp_policy: Option<String>,
     pub host: String,
@@ -111,6 +117,12 @@ pub enum ConfigError {
     DatabaseUrlRequired,
     #[error("DATABASE_URL must be a PostgreSQL URL when ENVIRONMENT is production")]
     ProductionNeedsPostgres,
+    #[error("DATABASE_MIGRATION_URL is invalid")]
+    MigrationUrl(#[source] DatabaseUrlError),
+    #[error("DATABASE_MIGRATION_URL must name the same kind of database as DATABASE_URL")]
+    MigrationUrlBackend,
+    #[error("DATABASE_STATEMENT_CACHE must be on or off (got {0:?})")]
+    StatementCache(String),
     #[error("DEFAULT_TENANT is invalid")]
     DefaultTenant(#[source] TenantIdError),
     #[error("CSP_POLICY must be printable ASCII on one line")]
@@ -127,6 +139,7 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 struct Raw {
     database_url: Option<String>,
+    database_migration_url: Option<String>,
     default_tenant: Option<String>,
     environment: Option<String>,
     csp_policy: Option<String>,
@@ -139,6 +152,7 @@ struct Raw {
     database_statement_timeout_ms: Option<String>,
     database_lock_timeout_ms: Option<String>,
     database_idle_in_transaction_timeout_ms: Option<String>,
+    database_statement_cache: Option<String>,
     cache_ttl_ms: Option<String>,
 }
 
@@ -183,8 +197,19 @@ fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
         u64::from(defaults.max_size),
         MAX_POOL_SIZE,
     )?;
+    let statement_cache = match raw
+        .database_statement_cache
+        .take()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") | Some("on") => true,
+        Some("off") => false,
+        Some(other) => return Err(ConfigError::StatementCache(other.to_owned())),
+    };
     Ok(PoolSettings {
         max_size: u32::try_from(max_size).unwrap_or(defaults.max_size),
+        statement_cache,
         checkout_timeout: millis(
             "DATABASE_POOL_TIMEOUT_MS",
             raw.database_pool_timeout_ms.take(),
@@ -213,6 +238,13 @@ fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
 }
 
 impl Settings {
+    /// Where migrations run: `DATABASE_MIGRATION_URL` when set, else `DATABASE_URL`.
+    pub fn migration_url(&self) -> &DatabaseUrl {
+        self.database_migration_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
+
     /// Loads settings from the optional TOML `file` and the given environment (the process's, or
     /// a test's own map).
     pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Loaded, ConfigError> {
@@ -275,6 +307,15 @@ impl Settings {
         if environment == Environment::Production && database_url.backend() != Backend::Postgres {
             return Err(ConfigError::ProductionNeedsPostgres);
         }
+        let database_migration_url = text(raw.database_migration_url)
+            .map(|url| DatabaseUrl::parse(&url).map_err(ConfigError::MigrationUrl))
+            .transpose()?;
+        if database_migration_url
+            .as_ref()
+            .is_some_and(|url| url.backend() != database_url.backend())
+        {
+            return Err(ConfigError::MigrationUrlBackend);
+        }
         let default_tenant = TenantId::parse(&text(raw.default_tenant).unwrap_or("default".into()))
             .map_err(ConfigError::DefaultTenant)?;
         let port = match text(raw.port) {
@@ -312,6 +353,7 @@ impl Settings {
         Ok(Self {
             environment,
             database_url,
+            database_migration_url,
             default_tenant,
             csp_policy,
             host,
@@ -468,6 +510,49 @@ mod tests {
             let error = Settings::load(None, &env(&[(name, value)])).unwrap_err();
             assert!(error.to_string().starts_with(name), "{error}");
         }
+    }
+
+    #[test]
+    fn a_pooler_gets_its_statement_cache_switch_and_a_migration_url() {
+        let s = Settings::load(None, &env(&[("DATABASE_URL", "postgres://db/app")]))
+            .unwrap()
+            .settings;
+        assert!(s.database_pool.statement_cache);
+        assert_eq!(s.database_migration_url, None);
+        assert_eq!(s.migration_url(), &s.database_url);
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://pooler:6432/app"),
+                ("DATABASE_MIGRATION_URL", "postgres://db:5432/app"),
+                ("DATABASE_STATEMENT_CACHE", "OFF"),
+            ]),
+        )
+        .unwrap()
+        .settings;
+        assert!(!s.database_pool.statement_cache);
+        assert_eq!(
+            s.migration_url(),
+            &DatabaseUrl::Postgres("postgres://db:5432/app".into())
+        );
+        assert!(matches!(
+            Settings::load(None, &env(&[("DATABASE_STATEMENT_CACHE", "sometimes")])),
+            Err(ConfigError::StatementCache(value)) if value == "sometimes"
+        ));
+        assert!(matches!(
+            Settings::load(
+                None,
+                &env(&[
+                    ("DATABASE_URL", "postgres://db/app"),
+                    ("DATABASE_MIGRATION_URL", "migrations.db")
+                ])
+            ),
+            Err(ConfigError::MigrationUrlBackend)
+        ));
+        assert!(matches!(
+            Settings::load(None, &env(&[("DATABASE_MIGRATION_URL", "mysql://db/app")])),
+            Err(ConfigError::MigrationUrl(_))
+        ));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use loyalty_app::admin::{self, AdminError};
 use loyalty_app::cli::{Cli, Command, MigrateCommand};
 use loyalty_app::config::{ConfigError, Loaded, Settings};
 use loyalty_app::smoke::{self, SmokeError};
-use loyalty_app::startup::{Application, StartupError};
+use loyalty_app::startup::{self, Application, StartupError};
 use loyalty_app::telemetry;
 use loyalty_persistence::{Database, PersistenceError};
 
@@ -68,7 +68,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(command) => {
-            let database = open_database(cli.config.as_deref())?;
+            let settings = load_settings(cli.config.as_deref())?;
+            let url = settings.migration_url();
+            let database =
+                Database::connect(url, startup::migration_pool(&settings)).map_err(|source| {
+                    CliError::Connect {
+                        location: url.to_string(),
+                        source,
+                    }
+                })?;
             migrate(&database, &command).map_err(CliError::Migrate)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,7 @@ use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState};
-use loyalty_persistence::{Database, JobLock, PersistenceError};
+use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
 use crate::config::{Environment, Settings};
 
@@ -173,6 +173,14 @@ async fn sweep_periodically(
     }
 }
 
+/// The pool migrations run on when they have a URL of their own: one connection is all they use.
+pub fn migration_pool(settings: &Settings) -> PoolSettings {
+    PoolSettings {
+        max_size: 1,
+        ..settings.database_pool
+    }
+}
+
 /// Everything that must hold before the first request: a reachable database, the schema up to
 /// date, and the default tenant present.
 pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
@@ -184,10 +192,16 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, StartupError> {
             }
         })?;
     tracing::info!(backend = database.backend().name(), location = %settings.database_url, "database connected");
-    for name in database
-        .run_pending_migrations()
-        .map_err(StartupError::Migrate)?
-    {
+    let applied = match &settings.database_migration_url {
+        None => database.run_pending_migrations(),
+        Some(url) => Database::connect(url, migration_pool(settings))
+            .map_err(|source| StartupError::Connect {
+                location: url.to_string(),
+                source,
+            })?
+            .run_pending_migrations(),
+    };
+    for name in applied.map_err(StartupError::Migrate)? {
         tracing::info!(migration = %name, "Startup: applied migration {name}");
     }
     let tenant = &settings.default_tenant;

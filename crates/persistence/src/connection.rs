@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{CacheSize, SimpleConnection};
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
-use crate::{DatabaseUrl, SessionLimits};
+use crate::{DatabaseUrl, PoolSettings};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -46,11 +46,10 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// backend in turn, which would turn any string into a SQLite file and hide a Postgres error.
 #[derive(Debug, Clone)]
 pub(crate) enum ConnectionManager {
-    /// The URL with its connect options, and the statement that sets a session's limits: both
-    /// made once, not per connection.
+    /// The URL with its connect options, made once, not per connection.
     Postgres {
         target: String,
-        session: String,
+        statement_cache: bool,
     },
     Sqlite {
         path: String,
@@ -58,11 +57,11 @@ pub(crate) enum ConnectionManager {
 }
 
 impl ConnectionManager {
-    pub(crate) fn new(url: DatabaseUrl, session: SessionLimits) -> Self {
+    pub(crate) fn new(url: DatabaseUrl, settings: &PoolSettings) -> Self {
         match url {
             DatabaseUrl::Postgres(raw) => Self::Postgres {
-                target: with_connect_options(&raw, &session),
-                session: session.set_statement(),
+                target: with_connect_options(&raw, settings.session.connect_timeout),
+                statement_cache: settings.statement_cache,
             },
             DatabaseUrl::Sqlite(path) => Self::Sqlite { path },
         }
@@ -70,10 +69,14 @@ impl ConnectionManager {
 
     pub(crate) fn open(&self) -> Result<DbConnection, ConnectionError> {
         match self {
-            Self::Postgres { target, session } => {
+            Self::Postgres {
+                target,
+                statement_cache,
+            } => {
                 let mut conn = PgConnection::establish(target)?;
-                conn.batch_execute(session)
-                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                if !statement_cache {
+                    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+                }
                 Ok(DbConnection::Postgres(conn))
             }
             Self::Sqlite { path } => {
@@ -95,7 +98,7 @@ impl ConnectionManager {
 
 /// The PostgreSQL URL with a connect timeout and TCP keepalives (so a server that vanished is
 /// noticed), unless the URL sets them itself.
-fn with_connect_options(url: &str, session: &SessionLimits) -> String {
+fn with_connect_options(url: &str, connect_timeout: Duration) -> String {
     let Ok(mut parsed) = ::url::Url::parse(url) else {
         // DatabaseUrl checked it already; hand the driver what was configured.
         return url.to_owned();
@@ -104,7 +107,7 @@ fn with_connect_options(url: &str, session: &SessionLimits) -> String {
         .query_pairs()
         .map(|(name, _)| name.into_owned())
         .collect();
-    let connect_timeout = session.connect_timeout.as_secs().max(1).to_string();
+    let connect_timeout = connect_timeout.as_secs().max(1).to_string();
     let defaults = [
         ("connect_timeout", connect_timeout.as_str()),
         ("keepalives", "1"),

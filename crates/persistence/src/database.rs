@@ -11,6 +11,10 @@ use crate::{Backend, DatabaseUrl, DbConnection, PersistenceError};
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_size: u32,
+    /// Whether PostgreSQL connections keep their prepared statements for reuse. Off behind a
+    /// pooler in transaction mode (PgBouncer before 1.21), where the next transaction may run on
+    /// a server connection that never saw the statement prepared.
+    pub statement_cache: bool,
     /// How long a request waits for a free connection before it fails.
     pub checkout_timeout: Duration,
     /// How long a readiness probe waits; kept short so a dead database answers 503 quickly.
@@ -22,6 +26,7 @@ impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             max_size: 10,
+            statement_cache: true,
             checkout_timeout: Duration::from_secs(2),
             probe_timeout: Duration::from_millis(1500),
             session: SessionLimits::default(),
@@ -29,9 +34,14 @@ impl Default for PoolSettings {
     }
 }
 
-/// Time limits on a PostgreSQL session, so that no request waits on the database without end: a
+/// Time limits on PostgreSQL work, so that no request waits on the database without end: a
 /// statement running too long, a lock wait, a transaction left open, a server that does not
 /// answer a connect. SQLite has its own busy timeout instead.
+///
+/// The first three are set on each transaction (`SET LOCAL`, sent with its `BEGIN`), not on the
+/// session: behind a pooler in transaction mode a session's settings would stay on a server
+/// connection that other clients use next, and a client's own next transaction may run on a
+/// server connection that never had them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionLimits {
     pub statement_timeout: Duration,
@@ -52,15 +62,44 @@ impl Default for SessionLimits {
 }
 
 impl SessionLimits {
-    /// The statement that puts the limits on a session.
-    pub(crate) fn set_statement(&self) -> String {
+    /// The statements that put the limits on the transaction they run in.
+    fn set_local(&self) -> String {
         format!(
-            "SET statement_timeout = {}; SET lock_timeout = {}; \
-             SET idle_in_transaction_session_timeout = {}",
+            "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
+             SET LOCAL idle_in_transaction_session_timeout = {}",
             self.statement_timeout.as_millis(),
             self.lock_timeout.as_millis(),
             self.idle_in_transaction_timeout.as_millis(),
         )
+    }
+}
+
+/// What begins a transaction on this backend, for writing and for reading: one round trip each.
+#[derive(Debug, Clone)]
+pub(crate) struct Begin {
+    pub(crate) writing: String,
+    pub(crate) reading: String,
+}
+
+impl Begin {
+    fn new(backend: Backend, limits: &SessionLimits) -> Self {
+        match backend {
+            // A reading transaction sees one snapshot: REPEATABLE READ (READ COMMITTED would
+            // take one per query), said in its BEGIN.
+            Backend::Postgres => Self {
+                writing: format!("BEGIN; {}", limits.set_local()),
+                reading: format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; {}",
+                    limits.set_local()
+                ),
+            },
+            // IMMEDIATE takes the write lock first, so two writers queue instead of one failing
+            // when it upgrades from reading; a deferred transaction reads one snapshot of the WAL.
+            Backend::Sqlite => Self {
+                writing: "BEGIN IMMEDIATE".to_owned(),
+                reading: "BEGIN".to_owned(),
+            },
+        }
     }
 }
 
@@ -72,7 +111,7 @@ pub struct Database {
     /// service look dead.
     probe_pool: Pool<ConnectionManager>,
     backend: Backend,
-    session: SessionLimits,
+    begin: Begin,
     /// SQLite takes one writer at a time, and a writer that finds the file locked sleeps in
     /// growing steps before it tries again: under load most of a second is lost that way. The
     /// process's own writers therefore queue here first, so the file's lock is free whenever one
@@ -86,7 +125,7 @@ impl Database {
     /// Opens one connection straight away, so a wrong URL or a dead server fails here with the
     /// driver's own error rather than later as a pool time-out.
     pub fn connect(url: &DatabaseUrl, settings: PoolSettings) -> Result<Self, PersistenceError> {
-        let manager = ConnectionManager::new(url.clone(), settings.session);
+        let manager = ConnectionManager::new(url.clone(), &settings);
         let mut first = manager.open().map_err(PersistenceError::Connect)?;
         if let DbConnection::Sqlite(sqlite) = &mut first {
             // WAL is a property of the file: setting it once lets readers run beside a writer.
@@ -110,7 +149,7 @@ impl Database {
             pool,
             probe_pool,
             backend: url.backend(),
-            session: settings.session,
+            begin: Begin::new(url.backend(), &settings.session),
             sqlite_writer: Arc::new(Mutex::new(())),
         })
     }
@@ -127,8 +166,8 @@ impl Database {
         self.probe_pool.get().map_err(PersistenceError::Pool)
     }
 
-    pub(crate) fn session_limits(&self) -> SessionLimits {
-        self.session
+    pub(crate) fn begin(&self) -> &Begin {
+        &self.begin
     }
 
     /// This process's turn to write, on SQLite; on PostgreSQL writers need none.
@@ -148,15 +187,19 @@ pub struct JobLock(pub i64);
 
 impl Database {
     /// Runs `work` unless another replica holds `lock` right now, in which case it returns
-    /// `Ok(None)` at once. On Postgres the lock is a session advisory lock on a connection held
-    /// for the duration; SQLite is one process's file, and its writers already take turns.
+    /// `Ok(None)` at once. On PostgreSQL the lock is a transaction-scoped advisory lock, held by a
+    /// transaction left open on a connection of its own while `work` runs: it works behind a
+    /// pooler in transaction mode (a session lock there would stay on whichever server connection
+    /// took it), and it goes with the connection if the process dies. The transaction only takes
+    /// the lock and writes nothing, so it holds back no vacuum. SQLite is one process's file, and
+    /// its writers already take turns.
     pub fn exclusively<T>(
         &self,
         lock: JobLock,
         work: impl FnOnce() -> T,
     ) -> Result<Option<T>, PersistenceError> {
         use diesel::sql_types::{BigInt, Bool};
-        use diesel::{QueryableByName, RunQueryDsl, sql_query};
+        use diesel::{Connection, QueryableByName, RunQueryDsl, sql_query};
 
         #[derive(QueryableByName)]
         struct Acquired {
@@ -168,16 +211,13 @@ impl Database {
         let DbConnection::Postgres(pg) = &mut *conn else {
             return Ok(Some(work()));
         };
-        let acquired: Acquired = sql_query("SELECT pg_try_advisory_lock($1) AS acquired")
-            .bind::<BigInt, _>(lock.0)
-            .get_result(pg)?;
-        if !acquired.acquired {
-            return Ok(None);
-        }
-        let result = work();
-        sql_query("SELECT pg_advisory_unlock($1)")
-            .bind::<BigInt, _>(lock.0)
-            .execute(pg)?;
-        Ok(Some(result))
+        pg.transaction(|pg| {
+            // The transaction stays idle while the work runs on other connections.
+            pg.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")?;
+            let acquired: Acquired = sql_query("SELECT pg_try_advisory_xact_lock($1) AS acquired")
+                .bind::<BigInt, _>(lock.0)
+                .get_result(pg)?;
+            Ok(acquired.acquired.then(work))
+        })
     }
 }

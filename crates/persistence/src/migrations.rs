@@ -4,16 +4,15 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::Pg;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::Sqlite;
-use diesel::{RunQueryDsl, sql_query};
+use diesel::{Connection, RunQueryDsl, sql_query};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::database::Conn;
-use crate::{Database, DbConnection, PersistenceError, SessionLimits};
+use crate::{Database, DbConnection, PersistenceError};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// Serializes migration runs across replicas that start at once against one Postgres.
+/// Serializes migration runs across replicas that start at once against one PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x004c_4f59_414c_5459; // "LOYALTY" in ASCII
 
 /// One migration this build carries, and whether the database has applied it.
@@ -71,7 +70,7 @@ impl Database {
     /// Applies what is pending and returns the names applied; idempotent.
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        with_migration_lock(&mut conn, self.session_limits(), |conn| {
+        migrating(&mut conn, |conn| {
             let pending: Vec<String> = status(conn)?
                 .into_iter()
                 .filter(|m| !m.applied)
@@ -89,7 +88,7 @@ impl Database {
     /// Reverts the newest applied migration, if any, and returns its name.
     pub fn revert_last_migration(&self) -> Result<Option<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        with_migration_lock(&mut conn, self.session_limits(), |conn| {
+        migrating(&mut conn, |conn| {
             let newest = status(conn)?.into_iter().rev().find(|m| m.applied);
             let Some(newest) = newest else {
                 return Ok(None);
@@ -104,33 +103,34 @@ impl Database {
     }
 }
 
-/// Holds a Postgres session-level advisory lock around `work`. SQLite needs none: a second
-/// process migrating the same file waits on SQLite's own write lock.
+/// Runs `work` on PostgreSQL in one transaction that first takes a transaction-scoped advisory
+/// lock, so replicas starting at once migrate one after the other, and a run that fails leaves
+/// nothing half-applied (each migration is a savepoint inside it). The lock and the whole run
+/// share one transaction, which works behind a pooler in transaction mode, where a session lock
+/// would stay on a server connection other clients use next.
 ///
-/// Migrating lifts the session's time limits: a migration may rewrite a large table, and a
-/// replica starting beside another waits for its migrations on the lock. The connection gets its
-/// limits back before it returns to the pool.
-fn with_migration_lock<T>(
-    conn: &mut Conn,
-    limits: SessionLimits,
+/// The transaction lifts the time limits: a migration may rewrite a large table, and a replica
+/// starting beside another waits for its migrations on the lock.
+///
+/// SQLite needs no lock: a second process migrating the same file waits on SQLite's own write
+/// lock.
+fn migrating<T>(
+    conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, PersistenceError>,
 ) -> Result<T, PersistenceError> {
-    let conn: &mut DbConnection = conn;
-    if let DbConnection::Postgres(pg) = conn {
-        pg.batch_execute(
-            "SET statement_timeout = 0; SET lock_timeout = 0; \
-             SET idle_in_transaction_session_timeout = 0",
-        )?;
-        sql_query("SELECT pg_advisory_lock($1)")
-            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
-            .execute(pg)?;
+    if !matches!(conn, DbConnection::Postgres(_)) {
+        return work(conn);
     }
-    let result = work(conn);
-    if let DbConnection::Postgres(pg) = conn {
-        sql_query("SELECT pg_advisory_unlock($1)")
-            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
-            .execute(pg)?;
-        pg.batch_execute(&limits.set_statement())?;
-    }
-    result
+    conn.transaction(|conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            pg.batch_execute(
+                "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; \
+                 SET LOCAL idle_in_transaction_session_timeout = 0",
+            )?;
+            sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+                .execute(pg)?;
+        }
+        work(conn)
+    })
 }

@@ -43,22 +43,12 @@ impl Stop {
     }
 }
 
-/// Runs `body` in a transaction, begun with one statement. A writing one on SQLite begins
-/// IMMEDIATE: the write lock is taken first, so two writers queue instead of one failing when it
-/// upgrades from reading. A reading one sees one snapshot on both backends: REPEATABLE READ on
-/// PostgreSQL (READ COMMITTED would take one per query), said in its BEGIN so that it costs no
-/// round trip of its own; a deferred transaction on SQLite, which reads one snapshot of the WAL.
+/// Runs `body` in a transaction begun by `begin` (one round trip: see `Begin`).
 fn in_transaction(
     conn: &mut DbConnection,
-    writes: bool,
+    begin: &str,
     body: impl FnOnce(&mut DbConnection) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    let begin = match (&*conn, writes) {
-        (DbConnection::Postgres(_), true) => "BEGIN",
-        (DbConnection::Postgres(_), false) => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-        (DbConnection::Sqlite(_), true) => "BEGIN IMMEDIATE",
-        (DbConnection::Sqlite(_), false) => "BEGIN",
-    };
     db_run!(conn, |inner| AnsiTransactionManager::begin_transaction_sql(
         inner, begin
     ))?;
@@ -86,7 +76,12 @@ impl Database {
         let mut conn = self.conn().map_err(StoreError::from)?;
         let mut attempt = 1;
         loop {
-            let result = in_transaction(&mut conn, writes, |conn| {
+            let begin = if writes {
+                &self.begin().writing
+            } else {
+                &self.begin().reading
+            };
+            let result = in_transaction(&mut conn, begin, |conn| {
                 work(&mut Tx { conn }).map_err(Stop::Domain)
             })
             .map_err(Stop::into_domain);

@@ -151,56 +151,97 @@ async fn client(
 
 on_both_backends! {
     async fn parallel_clients_keep_every_invariant(backend) {
-        let app = TestApp::spawn_for_stress(backend).await;
-        let platform = app.platform_key();
-        let acme = app.tenant(&platform, "acme").await;
-        app.program(&acme.admin, quick_program(VISITS_PER_REWARD)).await;
-        let mut customers = Vec::new();
-        for n in 0..CUSTOMERS {
-            customers.push(app.enrol(&acme.staff, json!({"external_id": format!("C-{n}")})).await);
-        }
-        let app = Rc::new(app);
-        let (admin, staff, customers) = (Rc::new(acme.admin), Rc::new(acme.staff), Rc::new(customers));
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|id| actix_web::rt::spawn(client(app.clone(), admin.clone(), staff.clone(), customers.clone(), id)))
-            .collect();
-        let mut succeeded: HashMap<String, Value> = HashMap::new();
-        for handle in clients {
-            succeeded.extend(handle.await.unwrap());
-        }
-        let db = &app.db;
-        assert!(succeeded.len() > 1000, "most operations succeed: {}", succeeded.len());
+        keep_every_invariant(TestApp::spawn_for_stress(backend).await).await;
+    }
+}
 
-        // Invariant 1: each balance equals its ledger's sum; the visit counter its visits.
-        assert_eq!(db.scalar(
+/// Runs the clients against `app` (one server or several replicas), then checks the invariants
+/// in the database.
+pub async fn keep_every_invariant(app: TestApp) {
+    let platform = app.platform_key();
+    let acme = app.tenant(&platform, "acme").await;
+    app.program(&acme.admin, quick_program(VISITS_PER_REWARD))
+        .await;
+    let mut customers = Vec::new();
+    for n in 0..CUSTOMERS {
+        customers.push(
+            app.enrol(&acme.staff, json!({"external_id": format!("C-{n}")}))
+                .await,
+        );
+    }
+    let app = Rc::new(app);
+    let (admin, staff, customers) = (Rc::new(acme.admin), Rc::new(acme.staff), Rc::new(customers));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|id| {
+            actix_web::rt::spawn(client(
+                app.clone(),
+                admin.clone(),
+                staff.clone(),
+                customers.clone(),
+                id,
+            ))
+        })
+        .collect();
+    let mut succeeded: HashMap<String, Value> = HashMap::new();
+    for handle in clients {
+        succeeded.extend(handle.await.unwrap());
+    }
+    let db = &app.db;
+    assert!(
+        succeeded.len() > 1000,
+        "most operations succeed: {}",
+        succeeded.len()
+    );
+
+    // Invariant 1: each balance equals its ledger's sum; the visit counter its visits.
+    assert_eq!(db.scalar(
             "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(e.points), 0) \
              FROM ledger_entries e WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id)"), 0);
-        assert_eq!(db.scalar(
+    assert_eq!(
+        db.scalar(
             "SELECT COUNT(*) AS n FROM customers c WHERE c.visits <> (SELECT COUNT(*) \
-             FROM ledger_entries e WHERE e.customer_id = c.id AND e.kind = 'visit')"), 0);
-        // The point lots add up to each balance.
-        assert_eq!(db.scalar(
+             FROM ledger_entries e WHERE e.customer_id = c.id AND e.kind = 'visit')"
+        ),
+        0
+    );
+    // The point lots add up to each balance.
+    assert_eq!(db.scalar(
             "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(l.remaining), 0) \
              FROM point_lots l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)"), 0);
-        // Invariant 2: nothing went negative (no request here allowed it).
-        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE balance_after < 0"), 0);
-        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM customers WHERE balance < 0"), 0);
-        // Invariant 3: every key that succeeded applied exactly once, and nothing else applied.
-        let primary = db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind IN ('visit', 'purchase', 'adjustment')");
-        assert_eq!(primary, succeeded.len() as i64);
-        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM idempotency_keys"), succeeded.len() as i64);
-        let entry_ids: HashSet<&str> = succeeded.values().map(|body| body["ledger_entry_id"].as_str().unwrap()).collect();
-        assert_eq!(entry_ids.len(), succeeded.len(), "each key has its own entry");
-        // Invariant 5: one milestone per completed card, never two for one visit.
-        assert_eq!(db.scalar(&format!(
+    // Invariant 2: nothing went negative (no request here allowed it).
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE balance_after < 0"),
+        0
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) AS n FROM customers WHERE balance < 0"),
+        0
+    );
+    // Invariant 3: every key that succeeded applied exactly once, and nothing else applied.
+    let primary = db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind IN ('visit', 'purchase', 'adjustment')");
+    assert_eq!(primary, succeeded.len() as i64);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) AS n FROM idempotency_keys"),
+        succeeded.len() as i64
+    );
+    let entry_ids: HashSet<&str> = succeeded
+        .values()
+        .map(|body| body["ledger_entry_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entry_ids.len(),
+        succeeded.len(),
+        "each key has its own entry"
+    );
+    // Invariant 5: one milestone per completed card, never two for one visit.
+    assert_eq!(db.scalar(&format!(
             "SELECT COUNT(*) AS n FROM customers c WHERE c.visits / {VISITS_PER_REWARD} <> (SELECT COUNT(*) \
              FROM ledger_entries e WHERE e.customer_id = c.id AND e.kind = 'milestone')")), 0);
-        assert_eq!(db.scalar(
+    assert_eq!(db.scalar(
             "SELECT COUNT(*) AS n FROM (SELECT customer_id, kind, visit_number FROM ledger_entries \
              WHERE visit_number IS NOT NULL GROUP BY customer_id, kind, visit_number HAVING COUNT(*) > 1) d"), 0);
-        // Each account's running balances chain without gaps.
-        assert_eq!(db.scalar(
+    // Each account's running balances chain without gaps.
+    assert_eq!(db.scalar(
             "SELECT COUNT(*) AS n FROM ledger_entries e WHERE e.balance_after <> (SELECT SUM(p.points) \
              FROM ledger_entries p WHERE p.customer_id = e.customer_id AND p.id <= e.id)"), 0);
-    }
 }

@@ -1,6 +1,4 @@
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
+use crate::replicas::ServerProcess;
 use crate::support::{Backend, TestApp, TestDb, json_of, settings};
 use loyalty_app::startup::Application;
 use serde_json::json;
@@ -32,7 +30,7 @@ on_both_backends! {
 
     async fn built_binary_serves_ready_and_tenant_meta(backend) {
         let db = TestDb::create(backend);
-        let mut server = ServerProcess::start(db.url());
+        let mut server = ServerProcess::start(&[("DATABASE_URL", db.url())]);
         let client = reqwest::Client::new();
         let ready = client.get(format!("http://{}/health/ready", server.address)).send().await.unwrap();
         assert_eq!(ready.status(), 200);
@@ -84,65 +82,5 @@ async fn two_replicas_starting_at_once_both_come_up_with_one_default_tenant() {
             json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok"}})
         );
         handle.stop(true).await;
-    }
-}
-
-/// The built `loyalty` binary serving on a free port, with its JSON log lines up to "listening".
-struct ServerProcess {
-    child: Child,
-    address: String,
-    log: Vec<serde_json::Value>,
-}
-
-impl ServerProcess {
-    fn start(database_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("PORT", "0")
-            .env("LOG_FORMAT", "json")
-            .env_remove("ENVIRONMENT")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the loyalty binary");
-        let stderr = child.stderr.take().unwrap();
-        let mut log = Vec::new();
-        let mut address = None;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            let listening = entry["message"] == "listening";
-            address = entry["address"]
-                .as_str()
-                .map(str::to_owned)
-                .filter(|_| listening);
-            log.push(entry);
-            if address.is_some() {
-                break;
-            }
-        }
-        match address {
-            Some(address) => Self {
-                child,
-                address,
-                log,
-            },
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the server never logged (as JSON) that it listens: {log:?}");
-            }
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

@@ -443,13 +443,25 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
         .settings
 }
 
-/// The real application, serving on a free port of 127.0.0.1.
+/// The real application, serving on a free port of 127.0.0.1: in this process, or as several
+/// `loyalty serve` replicas (see `replicas`) that take requests in turn.
 pub struct TestApp {
+    /// The first (or only) server's address.
     pub address: SocketAddr,
+    addresses: Vec<SocketAddr>,
+    /// Which server the next request goes to.
+    next: std::cell::Cell<usize>,
     pub client: reqwest::Client,
+    /// Stopped before the database is dropped (fields drop in order).
+    server: Serving,
     pub db: TestDb,
-    handle: StopOnDrop,
     _turn: Turn,
+}
+
+/// What serves a test app.
+enum Serving {
+    InProcess(StopOnDrop),
+    Replicas(crate::replicas::Fleet),
 }
 
 /// What a test asks of the machine while its app runs.
@@ -585,6 +597,16 @@ impl TestApp {
         let address = application.address();
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
+        Self::serving(
+            vec![address],
+            Serving::InProcess(StopOnDrop(handle)),
+            db,
+            turn,
+        )
+    }
+
+    /// A test app over the servers at `addresses`; requests go to each in turn.
+    fn serving(addresses: Vec<SocketAddr>, server: Serving, db: TestDb, turn: Turn) -> Self {
         let client = reqwest::Client::builder()
             // A guard against hangs, generous for loaded CI machines: speed is not asserted here.
             .timeout(std::time::Duration::from_secs(60))
@@ -595,16 +617,29 @@ impl TestApp {
             .build()
             .unwrap();
         TestApp {
-            address,
+            address: addresses[0],
+            addresses,
+            next: std::cell::Cell::new(0),
             client,
+            server,
             db,
-            handle: StopOnDrop(handle),
             _turn: turn,
         }
     }
 
+    /// Replicas of the real binary serving `db` (see `replicas`): a stress test's turn when
+    /// `stress`, else an ordinary one.
+    pub(crate) fn over_replicas(fleet: crate::replicas::Fleet, db: TestDb, stress: bool) -> Self {
+        let turn = Turn::take(if stress { Load::Stress } else { Load::Ordinary });
+        Self::serving(fleet.addresses(), Serving::Replicas(fleet), db, turn)
+    }
+
+    /// The URL of `path` on the next server in turn.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        let turn = self.next.get();
+        self.next.set(turn.wrapping_add(1));
+        let address = self.addresses[turn % self.addresses.len()];
+        format!("http://{address}{path}")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -616,7 +651,10 @@ impl TestApp {
     }
 
     pub async fn stop(self) -> TestDb {
-        self.handle.0.stop(true).await;
+        match self.server {
+            Serving::InProcess(handle) => handle.0.stop(true).await,
+            Serving::Replicas(fleet) => drop(fleet),
+        }
         self.db
     }
 }
