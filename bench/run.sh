@@ -6,7 +6,8 @@
 # Prints one table per backend; exits non-zero when a scenario had errors or an invariant broke.
 #
 # BENCH_SECONDS (default 15) is each measured run; BENCH_WARMUP (default 3) each warm-up;
-# BENCH_BACKENDS (default "postgres sqlite") which backends to measure.
+# BENCH_BACKENDS (default "postgres sqlite") which backends to measure; BENCH_SCENARIOS (default
+# all) which scenarios, for a quick look at one path while changing it.
 # BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to use:
 # the harness creates its own databases there and drops them at the end.
 set -euo pipefail
@@ -17,7 +18,7 @@ WARMUP=${BENCH_WARMUP:-3}
 ADMIN_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
-SCENARIOS=(health_live tenant_meta tenant_meta_304 customer_get visit purchase purchase_hot redeem_fulfil mixed)
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-health_live tenant_meta tenant_meta_304 customer_get visit purchase purchase_hot redeem_fulfil mixed}"
 BIN=target/release/loyalty
 WORK=$(mktemp -d)
 DB="loyalty_bench_$$"
@@ -164,7 +165,8 @@ measure() { # BACKEND CONNECTIONS...
   done
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+# A as a percentage of B; n/a when either was not measured.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
 
 bench_postgres() {
 log "PostgreSQL: seeding $DB"
@@ -193,10 +195,10 @@ row purchase-shaped 16 "$PG_PURCHASE_16" "" "" "" ""
 row purchase-shaped 64 "$PG_PURCHASE_64" "" "" "" ""
 row select-by-pk 16 "$PG_SELECT_16" "" "" "" ""
 echo
-echo "purchase / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-purchase-16]}" "$PG_PURCHASE_16")"
-echo "visit / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-visit-16]}" "$PG_PURCHASE_16")"
-echo "customer_get / pgbench select-by-pk (16): $(ratio "${RPS[postgres-customer_get-16]}" "$PG_SELECT_16")"
-echo "tenant_meta / health_live (16): $(ratio "${RPS[postgres-tenant_meta-16]}" "${RPS[postgres-health_live-16]}")"
+echo "purchase / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-purchase-16]:-}" "$PG_PURCHASE_16")"
+echo "visit / pgbench purchase-shaped (16): $(ratio "${RPS[postgres-visit-16]:-}" "$PG_PURCHASE_16")"
+echo "customer_get / pgbench select-by-pk (16): $(ratio "${RPS[postgres-customer_get-16]:-}" "$PG_SELECT_16")"
+echo "tenant_meta / health_live (16): $(ratio "${RPS[postgres-tenant_meta-16]:-}" "${RPS[postgres-health_live-16]:-}")"
 }
 
 bench_sqlite() {

@@ -1,5 +1,5 @@
 //! Per-process caches for hot reads that rarely change: an API key by its prefix, a public
-//! request's tenant. Entries live a few seconds, so other replicas' changes are seen within that
+//! request's tenant, a tenant's program. Entries live a few seconds, so other replicas' changes are seen within that
 //! time; the process that makes a change drops what it changed at once. Each cache is bounded,
 //! whatever clients send.
 
@@ -10,7 +10,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::auth::ApiKey;
-use crate::tenant::Tenant;
+use crate::program::Program;
+use crate::tenant::{Tenant, TenantId};
 
 /// Entries one cache holds at most; past it, expired entries go first, then all of them.
 const MAX_ENTRIES: usize = 10_000;
@@ -79,6 +80,9 @@ pub struct Caches {
     pub(crate) keys: TtlCache<String, Option<ApiKey>>,
     /// A public request's tenant by what named it; `None` when nothing matched.
     pub(crate) tenants: TtlCache<TenantSelectorKey, Option<Tenant>>,
+    /// Each tenant's program, for showing standings; a change is always earned under the
+    /// program its own transaction reads.
+    pub(crate) programs: TtlCache<TenantId, Program>,
 }
 
 impl Caches {
@@ -86,6 +90,7 @@ impl Caches {
         Self {
             keys: TtlCache::new(ttl),
             tenants: TtlCache::new(ttl),
+            programs: TtlCache::new(ttl),
         }
     }
 

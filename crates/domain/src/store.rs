@@ -348,6 +348,30 @@ pub trait LoyaltyStore: Send + Sync {
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError>;
+
+    /// A read that makes exactly one call to the unit of work, that is one statement. A statement
+    /// sees one snapshot by itself, so the adapter may run it without a transaction around it,
+    /// saving the round trips of beginning and ending one. The adapter's own limits on
+    /// transactions do not apply to it: use it for look-ups by key.
+    fn read_one(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError> {
+        self.read(work)
+    }
+}
+
+/// Runs `work`, one look-up, as [`LoyaltyStore::read_one`] and returns what it produced.
+pub fn reading_one<T>(
+    store: &dyn LoyaltyStore,
+    mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+) -> Result<T, LoyaltyError> {
+    let mut produced = None;
+    store.read_one(&mut |uow| {
+        produced = Some(work(uow)?);
+        Ok(())
+    })?;
+    produced.ok_or(LoyaltyError::TransactionProducedNothing)
 }
 
 /// Runs read-only `work` in one transaction and returns what it produced.

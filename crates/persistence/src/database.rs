@@ -2,6 +2,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use loyalty_domain::StoreError;
 use r2d2::{Pool, PooledConnection};
 
 use crate::connection::ConnectionManager;
@@ -138,6 +140,9 @@ impl Database {
         let pool = Pool::builder()
             .max_size(settings.max_size)
             .min_idle(Some(0))
+            // A round trip per checkout is too dear for the request path: the store takes a
+            // new connection when the first statement finds a pooled one dead.
+            .test_on_check_out(false)
             .connection_timeout(settings.checkout_timeout)
             .build_unchecked(manager.clone());
         let probe_pool = Pool::builder()
@@ -160,6 +165,23 @@ impl Database {
 
     pub(crate) fn conn(&self) -> Result<Conn, PersistenceError> {
         self.pool.get().map_err(PersistenceError::Pool)
+    }
+
+    /// Runs one statement outside a transaction, again on a new connection if the pooled one
+    /// turns out dead (see `test_on_check_out` above). Only for work that is safe to run twice:
+    /// reads, inserts that ignore a duplicate.
+    pub(crate) fn lone_statement<T, E: From<StoreError>>(
+        &self,
+        mut run: impl FnMut(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.conn().map_err(StoreError::from)?;
+        match run(&mut conn) {
+            Err(_) if conn.is_broken() => {
+                drop(conn);
+                run(&mut *self.conn().map_err(StoreError::from)?)
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn conn_for_probe(&self) -> Result<Conn, PersistenceError> {

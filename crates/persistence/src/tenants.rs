@@ -100,28 +100,32 @@ fn find(conn: &mut DbConnection, id: &TenantId) -> Result<Option<Tenant>, StoreE
 
 impl TenantDirectory for Database {
     fn find_by_id(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        let mut conn = self.conn()?;
-        find(&mut conn, id)
+        self.lone_statement(|conn| find(conn, id))
     }
 
     fn find_by_host(&self, hosts: &HostCandidates) -> Result<Vec<Tenant>, StoreError> {
-        let rows = tenants::table
-            .filter(
-                tenants::primary_domain
-                    .eq_any(hosts.domains())
-                    .or(tenants::subdomain.eq_any(hosts.subdomains())),
-            )
-            .select(TenantRow::as_select())
-            .load(&mut *self.conn()?)
-            .map_err(store_error)?;
+        let rows = self.lone_statement(|conn| {
+            tenants::table
+                .filter(
+                    tenants::primary_domain
+                        .eq_any(hosts.domains())
+                        .or(tenants::subdomain.eq_any(hosts.subdomains())),
+                )
+                .select(TenantRow::as_select())
+                .load(conn)
+                .map_err(store_error)
+        })?;
         convert_all(rows, TenantRow::into_domain)
     }
 
     fn insert_if_absent(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let insert = diesel::insert_into(tenants::table)
-            .values(TenantRow::from_domain(tenant)?)
-            .on_conflict_do_nothing();
-        let inserted = db_run!(self.conn()?, |conn| insert.execute(conn)).map_err(store_error)?;
+        let row = TenantRow::from_domain(tenant)?;
+        let inserted = self.lone_statement(|conn| {
+            let insert = diesel::insert_into(tenants::table)
+                .values(&row)
+                .on_conflict_do_nothing();
+            db_run!(conn, |conn| insert.execute(conn)).map_err(store_error)
+        })?;
         Ok(inserted == 1)
     }
 }

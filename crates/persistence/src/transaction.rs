@@ -2,6 +2,7 @@
 //! retried when it loses a race with a concurrent one.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
 use loyalty_domain::{LoyaltyError, StoreError};
@@ -22,8 +23,9 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
     PersistenceError::Query(error).into()
 }
 
-/// Why a transaction body stopped: the domain said no, or the database failed to begin or end.
+/// Why a transaction stopped: it could not begin, the domain said no, or the database failed.
 enum Stop {
+    NotBegun(DieselError),
     Domain(LoyaltyError),
     Database(DieselError),
 }
@@ -38,7 +40,7 @@ impl Stop {
     fn into_domain(self) -> LoyaltyError {
         match self {
             Stop::Domain(error) => error,
-            Stop::Database(error) => store_error(error).into(),
+            Stop::NotBegun(error) | Stop::Database(error) => store_error(error).into(),
         }
     }
 }
@@ -51,7 +53,8 @@ fn in_transaction(
 ) -> Result<(), Stop> {
     db_run!(conn, |inner| AnsiTransactionManager::begin_transaction_sql(
         inner, begin
-    ))?;
+    ))
+    .map_err(Stop::NotBegun)?;
     let result = body(&mut *conn);
     match result {
         Ok(()) => Ok(db_run!(conn, |inner| {
@@ -67,32 +70,48 @@ fn in_transaction(
 }
 
 impl Database {
+    /// Runs `work` in a transaction, again after a lost race, and on a new connection when the
+    /// pooled one turns out dead before the transaction began (a server restarted, a pooler that
+    /// closed it). Pooled connections are not tested with a round trip of their own when checked
+    /// out: that would cost every request one; a dead one shows at the `BEGIN` instead.
     fn unit_of_work(
         &self,
         writes: bool,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError> {
         let _turn = if writes { self.writer_turn() } else { None };
-        let mut conn = self.conn().map_err(StoreError::from)?;
-        let mut attempt = 1;
-        loop {
-            let begin = if writes {
-                &self.begin().writing
-            } else {
-                &self.begin().reading
-            };
-            let result = in_transaction(&mut conn, begin, |conn| {
-                work(&mut Tx { conn }).map_err(Stop::Domain)
-            })
-            .map_err(Stop::into_domain);
-            match result {
-                Err(LoyaltyError::Store(error))
-                    if error.is_conflict() && attempt < MAX_ATTEMPTS =>
-                {
-                    tracing::debug!(attempt, "transaction lost a race; running it again");
-                    attempt += 1;
+        let begin = if writes {
+            &self.begin().writing
+        } else {
+            &self.begin().reading
+        };
+        let mut reconnected = false;
+        'connection: loop {
+            let mut conn = self.conn().map_err(StoreError::from)?;
+            let mut attempt = 1;
+            loop {
+                let result = in_transaction(&mut conn, begin, |conn| {
+                    work(&mut Tx { conn }).map_err(Stop::Domain)
+                });
+                match result {
+                    Err(Stop::NotBegun(_)) if !reconnected && conn.is_broken() => {
+                        tracing::debug!("pooled connection found dead; taking a new one");
+                        reconnected = true;
+                        // Dropped first: the pool discards it, and a new one may take its place.
+                        drop(conn);
+                        continue 'connection;
+                    }
+                    Err(stop) => match stop.into_domain() {
+                        LoyaltyError::Store(error)
+                            if error.is_conflict() && attempt < MAX_ATTEMPTS =>
+                        {
+                            tracing::debug!(attempt, "transaction lost a race; running it again");
+                            attempt += 1;
+                        }
+                        other => return Err(other),
+                    },
+                    Ok(()) => return Ok(()),
                 }
-                other => return other,
             }
         }
     }
@@ -111,5 +130,13 @@ impl LoyaltyStore for Database {
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError> {
         self.unit_of_work(false, work)
+    }
+
+    /// One statement on a connection in autocommit: it sees one snapshot by itself.
+    fn read_one(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
+    ) -> Result<(), LoyaltyError> {
+        self.lone_statement(|conn| work(&mut Tx { conn }))
     }
 }

@@ -1,9 +1,9 @@
-//! The per-process caches of API keys and public tenants: a change made through this process is
-//! seen at once, and a cached read needs no database.
+//! The per-process caches of API keys, public tenants and programs: a change made through this
+//! process is seen at once, and a cached read needs no database.
 
 use serde_json::json;
 
-use crate::support::{Backend, TestApp, TestDb, json_of};
+use crate::support::{Backend, TestApp, TestDb, json_of, quick_program};
 
 async fn meta_for_host(app: &TestApp, host: &str) -> serde_json::Value {
     let response = app
@@ -51,6 +51,27 @@ on_both_backends! {
         assert_eq!(status, 204);
         assert_eq!(app.call("GET", "/api/v1/program", key, None, None).await.0, 401);
         assert_eq!(app.call("GET", "/api/v1/program", &acme.staff, None, None).await.0, 200, "other keys unaffected");
+    }
+
+    async fn a_changed_program_shows_in_standings_at_once_in_the_same_process(backend) {
+        let app = TestApp::spawn_with(TestDb::create(backend), &[("CACHE_TTL_MS", "600000")]).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.program(&acme.admin, quick_program(5)).await;
+        let customer = app.enrol(&acme.staff, json!({"email": "t@example.com"})).await;
+        let grant = json!({"points": 150, "reason": "grant"});
+        app.created(&format!("/api/v1/customers/{customer}/adjustments"), &acme.admin, Some("grant"), grant).await;
+        let path = format!("/api/v1/customers/{customer}");
+        let (_, before) = app.call("GET", &path, &acme.staff, None, None).await;
+        assert!(before["tier"].is_null(), "no tiers yet, and the program is cached now: {before}");
+
+        let mut program = quick_program(5);
+        program["tiers"] = json!([{"name": "Silver", "min_lifetime_points": 100, "multiplier_percent": 150}]);
+        app.program(&acme.admin, program).await;
+        let (_, after) = app.call("GET", &path, &acme.staff, None, None).await;
+        assert_eq!(after["tier"], "Silver", "{after}");
+        let (_, listed) = app.call("GET", "/api/v1/customers", &acme.staff, None, None).await;
+        assert_eq!(listed["items"][0]["tier"], "Silver", "{listed}");
     }
 }
 

@@ -112,3 +112,44 @@ async fn a_statement_held_by_a_row_lock_times_out_as_503() {
         .await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+async fn pooled_connections_the_server_ended_are_replaced_without_a_failed_request() {
+    let app = TestApp::spawn_with(
+        TestDb::create(Backend::Postgres),
+        &[("DATABASE_POOL_SIZE", "2")],
+    )
+    .await;
+    let platform = app.platform_key();
+    let acme = app.tenant(&platform, "acme").await;
+    app.program(&acme.admin, quick_program(3)).await;
+    let customer = app
+        .enrol(&acme.staff, json!({"email": "regular@example.com"}))
+        .await;
+    // The pool holds open connections now; the server ends every one (a restart, a failover).
+    app.db.cut_off(false);
+    app.db.cut_off(true);
+    for n in 0..4 {
+        let (status, body) = app
+            .call(
+                "GET",
+                &format!("/api/v1/customers/{customer}"),
+                &acme.staff,
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "read {n}: {body}");
+        let (status, body) = app
+            .call(
+                "POST",
+                &format!("/api/v1/customers/{customer}/visits"),
+                &acme.staff,
+                Some(&format!("after-restart-{n}")),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 201, "write {n}: {body}");
+    }
+}

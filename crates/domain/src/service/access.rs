@@ -10,7 +10,7 @@ use crate::auth::{
 use crate::error::Resource;
 use crate::ids::ApiKeyId;
 use crate::page::{Page, PageRequest};
-use crate::store::{UnitOfWork, reading, within};
+use crate::store::{UnitOfWork, reading_one, within};
 use crate::tenant::TenantId;
 use crate::validation::{ValidationErrors, clean_text};
 
@@ -71,7 +71,7 @@ impl Loyalty {
     /// at once, one in another process is seen when the entry expires.
     pub fn authenticate(&self, presented: &str) -> Result<Principal, LoyaltyError> {
         let (prefix, secret) = split_key(presented).ok_or(AuthError::Unauthenticated)?;
-        let key = reading(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
+        let key = reading_one(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
         self.caches.keys.insert(prefix.to_owned(), key.clone());
         verify(key.as_ref(), secret)
     }

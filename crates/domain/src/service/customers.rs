@@ -12,7 +12,7 @@ use crate::idempotency::{Idempotent, Outcome};
 use crate::ids::CustomerId;
 use crate::page::{Page, PageRequest};
 use crate::secrets::url_token;
-use crate::store::{UnitOfWork, reading, within};
+use crate::store::{UnitOfWork, reading, reading_one, within};
 use crate::tenant::TenantId;
 use crate::validation::ValidationErrors;
 
@@ -115,8 +115,8 @@ impl Loyalty {
         page: &PageRequest,
     ) -> Result<Page<Customer>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
+        let program = self.program_for_display(tenant)?;
         self.page(page, |uow| {
-            let program = program_of(uow, tenant)?;
             let customers = uow.customers(tenant, page)?;
             Ok(customers
                 .into_iter()
@@ -158,12 +158,10 @@ impl Loyalty {
 
     pub fn customer(&self, caller: &Principal, id: &CustomerId) -> Result<Customer, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
-        reading(self.store.as_ref(), |uow| {
-            let customer = uow
-                .customer(tenant, id)?
-                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-            Ok(customer.standing_under(&program_of(uow, tenant)?))
-        })
+        let program = self.program_for_display(tenant)?;
+        let customer = reading_one(self.store.as_ref(), |uow| Ok(uow.customer(tenant, id)?))?
+            .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+        Ok(customer.standing_under(&program))
     }
 
     pub fn update_customer(

@@ -35,7 +35,7 @@ use crate::ids::CustomerId;
 use crate::ledger::Provenance;
 use crate::page::{Keyed, Page, PageRequest};
 use crate::program::Program;
-use crate::store::{LoyaltyStore, UnitOfWork, reading};
+use crate::store::{LoyaltyStore, UnitOfWork, reading, reading_one};
 use crate::tenant::{Tenant, TenantId};
 use crate::{Clock, LoyaltyError};
 
@@ -116,6 +116,20 @@ impl Loyalty {
     ) -> Result<Page<T>, LoyaltyError> {
         let fetched = reading(self.store.as_ref(), fetch)?;
         Ok(Page::from_fetched(fetched, page, T::sort_key))
+    }
+}
+
+impl Loyalty {
+    /// The tenant's program for showing standings, from the cache when it holds it: a change
+    /// saved through another replica shows within the caches' TTL. Changes to balances never use
+    /// it; they read the program in their own transaction.
+    fn program_for_display(&self, tenant: &TenantId) -> Result<Program, LoyaltyError> {
+        if let Some(program) = self.caches.programs.get(tenant) {
+            return Ok(program);
+        }
+        let program = reading_one(self.store.as_ref(), |uow| program_of(uow, tenant))?;
+        self.caches.programs.insert(tenant.clone(), program.clone());
+        Ok(program)
     }
 }
 

@@ -30,5 +30,6 @@ impl Loyalty {
             uow.save_program(tenant, &program, now)?;
             Ok(program.clone())
         })
+        .inspect(|_| self.caches.programs.remove(tenant))
     }
 }
