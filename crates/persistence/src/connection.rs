@@ -86,6 +86,8 @@ impl ConnectionManager {
                     "PRAGMA foreign_keys = ON".to_owned(),
                     format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis()),
                     "PRAGMA synchronous = NORMAL".to_owned(),
+                    // The checkpoint thread folds the log back into the file (see `checkpoint`).
+                    "PRAGMA wal_autocheckpoint = 0".to_owned(),
                 ] {
                     conn.batch_execute(&pragma)
                         .map_err(ConnectionError::CouldntSetupConfiguration)?;

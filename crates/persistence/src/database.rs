@@ -6,6 +6,7 @@ use diesel::r2d2::R2D2Connection;
 use loyalty_domain::StoreError;
 use r2d2::{Pool, PooledConnection};
 
+use crate::checkpoint::Checkpointer;
 use crate::connection::ConnectionManager;
 use crate::{Backend, DatabaseUrl, DbConnection, PersistenceError};
 
@@ -119,6 +120,8 @@ pub struct Database {
     /// process's own writers therefore queue here first, so the file's lock is free whenever one
     /// of them asks, and SQLite's busy wait is left to other processes.
     sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite's checkpoints, off the request path; shared by the clones, stopped with the last.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 pub(crate) type Conn = PooledConnection<ConnectionManager>;
@@ -145,6 +148,12 @@ impl Database {
             .test_on_check_out(false)
             .connection_timeout(settings.checkout_timeout)
             .build_unchecked(manager.clone());
+        let checkpointer = match url.backend() {
+            Backend::Sqlite => Some(Arc::new(
+                Checkpointer::start(manager.clone()).map_err(PersistenceError::Checkpointer)?,
+            )),
+            Backend::Postgres => None,
+        };
         let probe_pool = Pool::builder()
             .max_size(1)
             .min_idle(Some(0))
@@ -156,6 +165,7 @@ impl Database {
             backend: url.backend(),
             begin: Begin::new(url.backend(), &settings.session),
             sqlite_writer: Arc::new(Mutex::new(())),
+            _checkpointer: checkpointer,
         })
     }
 

@@ -11,6 +11,8 @@ pub enum PersistenceError {
     Pool(#[source] r2d2::Error),
     #[error("a database query failed")]
     Query(#[from] diesel::result::Error),
+    #[error("cannot start the SQLite checkpoint thread")]
+    Checkpointer(#[source] std::io::Error),
     #[error("a migration failed")]
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("stored data is invalid: {what}")]
@@ -27,7 +29,9 @@ impl PersistenceError {
         match self {
             Self::Connect(_) | Self::Pool(_) => StoreErrorKind::Unavailable,
             Self::Query(error) => query_error_kind(error),
-            Self::Migration(_) | Self::CorruptRow { .. } => StoreErrorKind::Failure,
+            Self::Checkpointer(_) | Self::Migration(_) | Self::CorruptRow { .. } => {
+                StoreErrorKind::Failure
+            }
         }
     }
 }

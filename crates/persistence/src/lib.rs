@@ -6,6 +6,7 @@
 //! and advisory locks and migrations in small `match` blocks.
 
 mod backend;
+mod checkpoint;
 mod connection;
 mod customers;
 mod database;

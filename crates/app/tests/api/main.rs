@@ -23,5 +23,6 @@ mod reward_races;
 mod rewards;
 mod saturation;
 mod scale_out;
+mod sqlite_checkpoint;
 mod startup;
 mod tenants;
