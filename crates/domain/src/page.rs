@@ -2,6 +2,8 @@
 
 use data_encoding::BASE64URL_NOPAD;
 
+use crate::validation::could_be_stored;
+
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
@@ -88,7 +90,10 @@ fn decode_cursor(cursor: &str) -> Result<String, PageError> {
     let bytes = BASE64URL_NOPAD
         .decode(cursor.as_bytes())
         .map_err(|_| PageError::Cursor)?;
-    String::from_utf8(bytes).map_err(|_| PageError::Cursor)
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|key| could_be_stored(key))
+        .ok_or(PageError::Cursor)
 }
 
 #[cfg(test)]
@@ -111,6 +116,11 @@ mod tests {
         assert_eq!(PageRequest::new(Some(0), None), Err(PageError::Limit));
         assert_eq!(PageRequest::new(Some(201), None), Err(PageError::Limit));
         assert_eq!(PageRequest::new(None, Some("***")), Err(PageError::Cursor));
+        assert_eq!(
+            PageRequest::new(None, Some("AA")),
+            Err(PageError::Cursor),
+            "a NUL key"
+        );
         assert_eq!(PageRequest::new(None, None).unwrap().limit, DEFAULT_LIMIT);
     }
 }

@@ -67,6 +67,14 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
+/// Whether `text` could be a value the service stored: nothing it stores holds a control
+/// character (text fields refuse them, tokens and codes are generated without). A look-up by text
+/// that could not have been stored finds nothing without asking the store; on PostgreSQL that
+/// matters, as its text type cannot hold a NUL and a query that binds one fails.
+pub fn could_be_stored(text: &str) -> bool {
+    !text.chars().any(char::is_control)
+}
+
 /// Trims `text` and checks it holds 1..=`max` characters and no control characters.
 pub fn clean_text(text: &str, max: usize) -> Result<String, String> {
     let trimmed = text.trim();

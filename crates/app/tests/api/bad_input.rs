@@ -132,6 +132,50 @@ on_both_backends! {
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM customers"), 6);
     }
 
+    async fn nul_and_control_bytes_in_look_ups_get_4xx_and_write_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let customer = app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+        let before = written(&app);
+        // A cursor whose key is a NUL, as base64url.
+        let nul_cursor = "AA";
+        let reads = [
+            ("/api/public/cards/%00".to_owned(), 404),
+            ("/api/public/cards/card%01token".to_owned(), 404),
+            ("/api/public/cards/%E2%80%A8".to_owned(), 404),
+            ("/api/v1/customers/%00".to_owned(), 404),
+            (format!("/api/v1/customers?after={nul_cursor}"), 400),
+            (format!("/api/v1/customers/{customer}/ledger?after={nul_cursor}"), 400),
+            (format!("/api/v1/rewards?after={nul_cursor}"), 400),
+            (format!("/api/v1/redemptions?after={nul_cursor}"), 400),
+            (format!("/api/v1/api-keys?after={nul_cursor}"), 400),
+        ];
+        for (path, expected) in reads {
+            let (status, body) = app.call("GET", &path, &acme.staff, None, None).await;
+            assert_eq!(status, expected, "{path}: {body}");
+        }
+        let (status, body) = app.call("GET", &format!("/api/v1/tenants?after={nul_cursor}"), &platform, None, None).await;
+        assert_eq!(status, 400, "{body}");
+        // Filters and look-ups that cannot match anything find nothing.
+        for path in ["/api/v1/customers?external_id=%00", "/api/v1/customers?external_id=C-1%00",
+            "/api/v1/customers?email=a%00%40example.com", "/api/v1/customers?phone=%2B49%00151",
+            "/api/v1/redemptions?customer_id=%00"] {
+            let (status, found) = app.call("GET", path, &acme.staff, None, None).await;
+            assert_eq!((status, &found["items"]), (200, &json!([])), "{path}: {found}");
+        }
+        for body in [json!({"code": "\u{0}"}), json!({"code": "AB\u{0}CD"}), json!({"qr_payload": "\u{0}"})] {
+            let (status, problem) = app.call("POST", "/api/v1/redemptions/fulfill", &acme.staff, None, Some(body.clone())).await;
+            assert_eq!((status, problem["code"].as_str()), (404, Some("redemption_not_found")), "{body}: {problem}");
+        }
+        for field in ["external_id", "email", "phone"] {
+            let (status, problem) = app.call("POST", "/api/v1/customers", &acme.staff, Some(&format!("nul-{field}")),
+                Some(json!({field: "x\u{0}"}))).await;
+            assert_eq!(status, 422, "{field}: {problem}");
+        }
+        assert_eq!(written(&app), before, "no bad request wrote anything");
+    }
+
     async fn routes_methods_request_ids_and_headers(backend) {
         let app = TestApp::spawn(backend).await;
         let platform = app.platform_key();

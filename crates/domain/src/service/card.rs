@@ -6,6 +6,7 @@ use crate::error::Resource;
 use crate::page::{MAX_LIMIT, PageRequest};
 use crate::rewards::Reward;
 use crate::store::reading;
+use crate::validation::could_be_stored;
 use crate::voucher::Voucher;
 
 /// Live vouchers a card shows at most, soonest expiry first: the card reads a bounded amount
@@ -29,6 +30,9 @@ pub struct CardView {
 impl Loyalty {
     /// The customer's own view, by the unguessable token on their card.
     pub fn card(&self, card_token: &str) -> Result<CardView, LoyaltyError> {
+        if !could_be_stored(card_token) {
+            return Err(LoyaltyError::NotFound(Resource::Card));
+        }
         let now = self.now();
         reading(self.store.as_ref(), |uow| {
             let customer = uow

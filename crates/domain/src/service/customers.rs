@@ -14,7 +14,7 @@ use crate::page::{Page, PageRequest};
 use crate::secrets::url_token;
 use crate::store::{UnitOfWork, reading, reading_one, within};
 use crate::tenant::TenantId;
-use crate::validation::ValidationErrors;
+use crate::validation::{ValidationErrors, could_be_stored};
 
 /// A customer's details as a client changes them: `None` leaves a field, `Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
@@ -145,9 +145,10 @@ impl Loyalty {
                     Ok(email) => CustomerLookup::Email(email),
                     Err(_) => return Ok(None),
                 },
-                CustomerLookup::ExternalId(raw) => {
+                CustomerLookup::ExternalId(raw) if could_be_stored(raw) => {
                     CustomerLookup::ExternalId(raw.trim().to_owned())
                 }
+                CustomerLookup::ExternalId(_) => return Ok(None),
             };
             let program = program_of(uow, tenant)?;
             Ok(uow

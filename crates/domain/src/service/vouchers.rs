@@ -15,6 +15,7 @@ use crate::ledger::{EntryKind, Posting, Provenance};
 use crate::page::{Page, PageRequest};
 use crate::store::{UnitOfWork, VoucherFilter, VoucherLookup, reading};
 use crate::tenant::TenantId;
+use crate::validation::could_be_stored;
 use crate::voucher::{Voucher, VoucherStatus, issue, normalize_code};
 
 /// A voucher just bought with points, with the account it was paid from.
@@ -181,6 +182,10 @@ impl Loyalty {
             VoucherLookup::Code(code) => VoucherLookup::Code(normalize_code(&code)),
             other => other,
         };
+        let (VoucherLookup::Code(text) | VoucherLookup::QrPayload(text)) = &lookup;
+        if !could_be_stored(text) {
+            return Err(LoyaltyError::NotFound(Resource::Voucher));
+        }
         let now = self.now();
         self.idempotently(tenant, idempotent, |uow| {
             let found = uow
