@@ -1,7 +1,7 @@
 //! Configuration: built-in defaults, then an optional TOML file, then the environment.
 //!
 //! Canonical variables only: DATABASE_URL, DATABASE_MIGRATION_URL, DEFAULT_TENANT, ENVIRONMENT,
-//! CSP_POLICY, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, the database limits
+//! CSP_POLICY, ALLOWED_ORIGINS, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, the database limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
 //! and CACHE_TTL_MS. A TOML file uses the same names in
@@ -13,15 +13,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
+use loyalty_http::AllowedOrigins;
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 16] = [
+const VARIABLES: [&str; 17] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
     "ENVIRONMENT",
     "CSP_POLICY",
+    "ALLOWED_ORIGINS",
     "HOST",
     "PORT",
     "LOG_FORMAT",
@@ -81,6 +83,8 @@ pub struct Settings {
     pub database_migration_url: Option<DatabaseUrl>,
     pub default_tenant: TenantId,
     pub csp_policy: Option<String>,
+    /// The origins whose browsers may call the service (CORS).
+    pub allowed_origins: AllowedOrigins,
     pub host: String,
     pub port: u16,
     pub log_format: LogFormat,
@@ -127,6 +131,13 @@ pub enum ConfigError {
     DefaultTenant(#[source] TenantIdError),
     #[error("CSP_POLICY must be printable ASCII on one line")]
     CspPolicy,
+    #[error(
+        "ALLOWED_ORIGINS must be * or a comma-separated list of origins such as \
+         https://till.example.com (got {0:?})"
+    )]
+    AllowedOrigin(String),
+    #[error("ALLOWED_ORIGINS must not be * when ENVIRONMENT is production: list the origins")]
+    AnyOriginInProduction,
     #[error("{name} must be an integer from 1 to {max} (got {value:?})")]
     OutOfRange {
         name: &'static str,
@@ -143,6 +154,7 @@ struct Raw {
     default_tenant: Option<String>,
     environment: Option<String>,
     csp_policy: Option<String>,
+    allowed_origins: Option<String>,
     host: Option<String>,
     port: Option<String>,
     log_format: Option<String>,
@@ -186,6 +198,39 @@ fn millis(
 ) -> Result<Duration, ConfigError> {
     let default = u64::try_from(default.as_millis()).unwrap_or(MAX_WAIT_MS);
     bounded(name, value, default, MAX_WAIT_MS).map(Duration::from_millis)
+}
+
+/// `ALLOWED_ORIGINS`: `*`, or exact origins (scheme, host and port, as browsers send them in
+/// `Origin`) separated by commas.
+fn allowed_origins(
+    value: Option<String>,
+    environment: Environment,
+) -> Result<AllowedOrigins, ConfigError> {
+    let entries: Vec<String> = value
+        .unwrap_or_default()
+        .split(',')
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    match entries.as_slice() {
+        [] => Ok(AllowedOrigins::None),
+        [any] if any == "*" => match environment {
+            Environment::Production => Err(ConfigError::AnyOriginInProduction),
+            _ => Ok(AllowedOrigins::Any),
+        },
+        _ => {
+            for entry in &entries {
+                let exact = ::url::Url::parse(entry).is_ok_and(|url| {
+                    matches!(url.scheme(), "http" | "https")
+                        && url.origin().ascii_serialization() == *entry
+                });
+                if !exact {
+                    return Err(ConfigError::AllowedOrigin(entry.clone()));
+                }
+            }
+            Ok(AllowedOrigins::List(entries))
+        }
+    }
 }
 
 fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
@@ -337,6 +382,7 @@ impl Settings {
             Some(host) if host.trim().is_empty() => return Err(ConfigError::EmptyHost),
             Some(host) => host.trim().to_owned(),
         };
+        let allowed_origins = allowed_origins(raw.allowed_origins, environment)?;
         let csp_policy = text(raw.csp_policy);
         if csp_policy
             .as_deref()
@@ -356,6 +402,7 @@ impl Settings {
             database_migration_url,
             default_tenant,
             csp_policy,
+            allowed_origins,
             host,
             port,
             log_format,
@@ -553,6 +600,51 @@ mod tests {
             Settings::load(None, &env(&[("DATABASE_MIGRATION_URL", "mysql://db/app")])),
             Err(ConfigError::MigrationUrl(_))
         ));
+    }
+
+    #[test]
+    fn allowed_origins_are_exact_origins_and_production_refuses_any() {
+        let origins = |value: &str, environment: &str| {
+            Settings::load(
+                None,
+                &env(&[
+                    ("ALLOWED_ORIGINS", value),
+                    ("ENVIRONMENT", environment),
+                    ("DATABASE_URL", "postgres://db/app"),
+                ]),
+            )
+            .map(|loaded| loaded.settings.allowed_origins)
+        };
+        assert_eq!(origins("", "local").unwrap(), AllowedOrigins::None);
+        assert_eq!(
+            origins(
+                " https://till.example.com, http://localhost:5173 ,",
+                "production"
+            )
+            .unwrap(),
+            AllowedOrigins::List(vec![
+                "https://till.example.com".into(),
+                "http://localhost:5173".into()
+            ])
+        );
+        assert_eq!(origins("*", "staging").unwrap(), AllowedOrigins::Any);
+        assert!(matches!(
+            origins("*", "production"),
+            Err(ConfigError::AnyOriginInProduction)
+        ));
+        for bad in [
+            "https://till.example.com/",
+            "https://till.example.com/app",
+            "till.example.com",
+            "ftp://till.example.com",
+            "https://Till.example.com",
+            "https://till.example.com, *",
+        ] {
+            assert!(
+                matches!(origins(bad, "local"), Err(ConfigError::AllowedOrigin(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

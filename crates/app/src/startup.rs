@@ -112,6 +112,8 @@ impl Application {
                 .csp_policy
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CSP.to_owned()),
+            strict_transport_security: settings.environment == Environment::Production,
+            allowed_origins: settings.allowed_origins.clone(),
         };
         let server = loyalty_http::start_server(listener, state).map_err(bind_error)?;
         actix_web::rt::spawn(sweep_periodically(

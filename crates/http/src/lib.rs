@@ -4,6 +4,7 @@
 mod auth;
 mod blocking;
 mod caching;
+mod cors;
 mod gate;
 mod idempotency;
 mod json;
@@ -21,14 +22,24 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
+pub use cors::AllowedOrigins;
 pub use gate::DatabaseGate;
 pub use problem::ApiError;
 pub use request_context::BODY_LIMIT_BYTES;
 pub use state::HttpState;
 pub use throttle::FulfilThrottle;
 
+/// Browsers may use no powerful feature on a page of this service: it serves JSON and the
+/// public card, neither of which needs any.
+const PERMISSIONS_POLICY: &str =
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(), payment=(), usb=()";
+
+/// In production the service is reached over HTTPS only (TLS ends in front of it): browsers are
+/// told to keep to HTTPS for a year.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
 /// The application with all routes and middleware. Outermost first: request context (id, span,
-/// access log), security headers, body-size guard, then the problem+json safety net.
+/// access log), security headers, CORS, body-size guard, then the problem+json safety net.
 pub fn build_app(
     state: HttpState,
 ) -> App<
@@ -45,10 +56,17 @@ pub fn build_app(
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("Cache-Control", "no-store"))
+        .add(("Permissions-Policy", PERMISSIONS_POLICY))
         .add((
             "Content-Security-Policy",
             state.content_security_policy.clone(),
         ));
+    let security_headers = if state.strict_transport_security {
+        security_headers.add(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    } else {
+        security_headers
+    };
+    let cors = cors::cors(&state.allowed_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(json::payload_config())
@@ -64,6 +82,7 @@ pub fn build_app(
         .default_service(web::to(routes::route_not_found))
         .wrap(ErrorHandlers::new().default_handler(problem::replace_bare_error))
         .wrap(from_fn(request_context::reject_oversized_bodies))
+        .wrap(cors)
         .wrap(security_headers)
         .wrap(from_fn(request_context::request_context))
 }

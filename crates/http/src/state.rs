@@ -24,6 +24,10 @@ pub struct HttpState {
     pub expose_error_details: bool,
     /// The `Content-Security-Policy` header sent on every response.
     pub content_security_policy: String,
+    /// Whether every response tells browsers to keep to HTTPS (production).
+    pub strict_transport_security: bool,
+    /// The origins whose browsers may call the service.
+    pub allowed_origins: crate::AllowedOrigins,
 }
 
 impl fmt::Debug for HttpState {
@@ -32,6 +36,8 @@ impl fmt::Debug for HttpState {
             .field("default_tenant", &self.default_tenant)
             .field("expose_error_details", &self.expose_error_details)
             .field("content_security_policy", &self.content_security_policy)
+            .field("strict_transport_security", &self.strict_transport_security)
+            .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
 }

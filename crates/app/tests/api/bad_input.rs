@@ -202,9 +202,11 @@ on_both_backends! {
             ("x-frame-options", "DENY"),
             ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
             ("cache-control", "no-store"),
+            ("permissions-policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(), payment=(), usb=()"),
         ] {
             assert_eq!(response.headers()[header], value, "{header}");
         }
+        assert!(response.headers().get("strict-transport-security").is_none(), "HTTPS is asked for in production only");
     }
 }
 

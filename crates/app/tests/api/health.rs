@@ -83,6 +83,12 @@ async fn production_readiness_shows_no_internal_detail() {
     revert_newest_migration(&app.db);
     let response = app.get("/health/ready").await;
     assert_eq!(response.status(), 503);
+    // Production asks browsers for HTTPS on every answer, errors included.
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    assert!(response.headers().contains_key("permissions-policy"));
     assert_eq!(
         json_of(response, "application/json").await,
         json!({"status": "not_ready", "checks": {"database": "ok", "migrations": "pending"}})

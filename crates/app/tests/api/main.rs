@@ -12,6 +12,7 @@ mod bad_input;
 mod caching;
 mod cli;
 mod concurrency;
+mod cors;
 mod customers;
 mod health;
 mod isolation;
