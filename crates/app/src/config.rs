@@ -1,7 +1,8 @@
 //! Configuration: built-in defaults, then an optional TOML file, then the environment.
 //!
 //! Canonical variables only: DATABASE_URL, DATABASE_MIGRATION_URL, DEFAULT_TENANT, ENVIRONMENT,
-//! CSP_POLICY, ALLOWED_ORIGINS, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS, the database limits
+//! CSP_POLICY, ALLOWED_ORIGINS, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS,
+//! SHUTDOWN_TIMEOUT_SECS, the database limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
 //! and CACHE_TTL_MS. A TOML file uses the same names in
@@ -17,7 +18,7 @@ use loyalty_http::AllowedOrigins;
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 17] = [
+const VARIABLES: [&str; 18] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -28,6 +29,7 @@ const VARIABLES: [&str; 17] = [
     "PORT",
     "LOG_FORMAT",
     "EXPIRY_SWEEP_INTERVAL_SECS",
+    "SHUTDOWN_TIMEOUT_SECS",
     "DATABASE_POOL_SIZE",
     "DATABASE_POOL_TIMEOUT_MS",
     "DATABASE_STATEMENT_TIMEOUT_MS",
@@ -43,6 +45,10 @@ const LEGACY_ALIASES: [(&str, &str); 1] = [("CA_DATABASE_URL", "DATABASE_URL")];
 const DEFAULT_SQLITE_URL: &str = "sqlite://loyalty.db";
 const DEFAULT_SWEEP_SECS: u64 = 60;
 const MAX_SWEEP_SECS: u64 = 86_400;
+/// How long requests in flight may take to finish once the process is asked to stop: longer
+/// than any request should, shorter than an orchestrator's usual grace period before it kills.
+const DEFAULT_SHUTDOWN_SECS: u64 = 30;
+const MAX_SHUTDOWN_SECS: u64 = 3_600;
 const MAX_POOL_SIZE: u64 = 1_000;
 /// Long enough to spare the database a read per request, short enough that a change made
 /// through another replica is seen within seconds.
@@ -90,6 +96,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How often the server expires overdue vouchers.
     pub expiry_sweep_interval: Duration,
+    /// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
+    pub shutdown_timeout: Duration,
     /// The connection pool and the limits on every database session.
     pub database_pool: PoolSettings,
     /// How long an API key's record and a public request's tenant are cached in this process.
@@ -159,6 +167,7 @@ struct Raw {
     port: Option<String>,
     log_format: Option<String>,
     expiry_sweep_interval_secs: Option<String>,
+    shutdown_timeout_secs: Option<String>,
     database_pool_size: Option<String>,
     database_pool_timeout_ms: Option<String>,
     database_statement_timeout_ms: Option<String>,
@@ -396,6 +405,12 @@ impl Settings {
             DEFAULT_SWEEP_SECS,
             MAX_SWEEP_SECS,
         )?;
+        let shutdown_secs = bounded(
+            "SHUTDOWN_TIMEOUT_SECS",
+            raw.shutdown_timeout_secs,
+            DEFAULT_SHUTDOWN_SECS,
+            MAX_SHUTDOWN_SECS,
+        )?;
         Ok(Self {
             environment,
             database_url,
@@ -407,6 +422,7 @@ impl Settings {
             port,
             log_format,
             expiry_sweep_interval: Duration::from_secs(sweep_secs),
+            shutdown_timeout: Duration::from_secs(shutdown_secs),
             database_pool,
             cache_ttl,
         })
@@ -523,6 +539,7 @@ mod tests {
     fn database_limits_are_read_and_bounded() {
         let s = Settings::load(None, &env(&[])).unwrap().settings;
         assert_eq!(s.database_pool.max_size, 10);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(
             s.database_pool.checkout_timeout,
             Duration::from_millis(2000)

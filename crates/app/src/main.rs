@@ -61,7 +61,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             actix_web::rt::System::new().block_on(async {
                 let application = Application::build(settings).await?;
                 application
-                    .run_until_stopped()
+                    .serve_until_signalled()
                     .await
                     .map_err(CliError::Serve)
             })?;

@@ -8,7 +8,7 @@ use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
-use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState};
+use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState, Lifecycle};
 use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
 use crate::config::{Environment, Settings};
@@ -54,6 +54,7 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    lifecycle: Arc<Lifecycle>,
 }
 
 impl std::fmt::Debug for Application {
@@ -96,6 +97,7 @@ impl Application {
             Loyalty::new(database.clone(), clock).with_caches(Caches::new(settings.cache_ttl));
         let pool = settings.database_pool;
         let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
+        let lifecycle = Arc::new(Lifecycle::default());
         let state = HttpState {
             loyalty: Arc::new(loyalty.clone()),
             database_gate: Arc::new(DatabaseGate::new(
@@ -114,15 +116,22 @@ impl Application {
                 .unwrap_or_else(|| DEFAULT_CSP.to_owned()),
             strict_transport_security: settings.environment == Environment::Production,
             allowed_origins: settings.allowed_origins.clone(),
+            lifecycle: lifecycle.clone(),
         };
-        let server = loyalty_http::start_server(listener, state).map_err(bind_error)?;
+        let server = loyalty_http::start_server(listener, state, settings.shutdown_timeout)
+            .map_err(bind_error)?;
         actix_web::rt::spawn(sweep_periodically(
             database,
             loyalty,
             settings.expiry_sweep_interval,
+            lifecycle.clone(),
         ));
         tracing::info!(%address, environment = %settings.environment, "listening");
-        Ok(Self { server, address })
+        Ok(Self {
+            server,
+            address,
+            lifecycle,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -133,22 +142,64 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped or the process is signalled (SIGTERM, SIGINT).
+    /// Serves until the server is stopped through its handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT (Ctrl-C), then drains: no new connections, readiness
+    /// answers 503, the sweep starts nothing new, and requests in flight finish (for up to
+    /// `SHUTDOWN_TIMEOUT_SECS`) before it returns.
+    pub async fn serve_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let lifecycle = self.lifecycle.clone();
+        actix_web::rt::spawn(async move {
+            shutdown_requested().await;
+            tracing::info!("shutting down: finishing the requests in flight");
+            lifecycle.start_draining();
+            handle.stop(true).await;
+        });
+        self.server.await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
 }
 
-/// Expires overdue vouchers every `interval`, one replica at a time, until the server stops.
+/// Resolves on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(error = ?error, "cannot watch for SIGTERM; Ctrl-C still stops");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Expires overdue vouchers every `interval`, one replica at a time, until the process drains.
 async fn sweep_periodically(
     database: Arc<Database>,
     loyalty: Loyalty,
     interval: std::time::Duration,
+    lifecycle: Arc<Lifecycle>,
 ) {
     let mut ticks = actix_web::rt::time::interval(interval);
     ticks.tick().await;
     loop {
         ticks.tick().await;
+        if lifecycle.is_draining() {
+            return;
+        }
         let (database, loyalty) = (database.clone(), loyalty.clone());
         let swept = tokio::task::spawn_blocking(move || {
             database.exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())

@@ -8,6 +8,7 @@ mod cors;
 mod gate;
 mod idempotency;
 mod json;
+mod lifecycle;
 mod problem;
 mod request_context;
 mod routes;
@@ -16,6 +17,7 @@ mod throttle;
 mod views;
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -24,6 +26,7 @@ use actix_web::{App, HttpServer, web};
 
 pub use cors::AllowedOrigins;
 pub use gate::DatabaseGate;
+pub use lifecycle::Lifecycle;
 pub use problem::ApiError;
 pub use request_context::BODY_LIMIT_BYTES;
 pub use state::HttpState;
@@ -87,10 +90,17 @@ pub fn build_app(
         .wrap(from_fn(request_context::request_context))
 }
 
-/// Starts serving on `listener`; the returned server runs until it is stopped or signalled.
-pub fn start_server(listener: TcpListener, state: HttpState) -> std::io::Result<Server> {
+/// Starts serving on `listener`; the returned server runs until it is stopped through its
+/// handle. Stopping gracefully lets requests in flight finish for up to `shutdown_timeout`. The
+/// server watches no signals itself: the process decides what a signal means (see the app).
+pub fn start_server(
+    listener: TcpListener,
+    state: HttpState,
+    shutdown_timeout: Duration,
+) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || build_app(state.clone()))
         .listen(listener)?
-        .shutdown_timeout(10)
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs())
         .run())
 }

@@ -28,6 +28,8 @@ pub struct HttpState {
     pub strict_transport_security: bool,
     /// The origins whose browsers may call the service.
     pub allowed_origins: crate::AllowedOrigins,
+    /// Whether the process is draining before it stops.
+    pub lifecycle: Arc<crate::Lifecycle>,
 }
 
 impl fmt::Debug for HttpState {

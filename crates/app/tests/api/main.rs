@@ -24,6 +24,7 @@ mod reward_races;
 mod rewards;
 mod saturation;
 mod scale_out;
+mod shutdown;
 mod sqlite_checkpoint;
 mod startup;
 mod tenants;

@@ -10,7 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::support::{TestApp, TestDb, postgres_admin_url};
@@ -125,7 +126,7 @@ fn free_port() -> u16 {
 /// The built `loyalty` binary serving on a free port, with its JSON log lines up to
 /// "listening". What it logs after that is read and dropped, so it never blocks on a full pipe.
 pub struct ServerProcess {
-    child: Child,
+    child: Mutex<Child>,
     pub address: SocketAddr,
     pub log: Vec<serde_json::Value>,
 }
@@ -184,15 +185,43 @@ impl ServerProcess {
         };
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         Self {
-            child,
+            child: Mutex::new(child),
             address,
             log,
         }
     }
 
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn child(&self) -> std::sync::MutexGuard<'_, Child> {
+        self.child
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn stop(&self) {
+        let mut child = self.child();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Sends SIGTERM, as an orchestrator does to stop a replica.
+    pub fn terminate(&self) {
+        let pid = self.child().id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+    }
+
+    /// How the process ended, if it did within `within`.
+    pub fn exit_within(&self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child().try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -202,16 +231,35 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Replicas of the service and the PgBouncer they share; stopped in that order.
+/// Replicas of the service and the PgBouncer they share, if any; stopped in that order.
 pub struct Fleet {
     servers: Vec<ServerProcess>,
-    _bouncer: PgBouncer,
+    _bouncer: Option<PgBouncer>,
 }
 
 impl Fleet {
     pub fn addresses(&self) -> Vec<SocketAddr> {
         self.servers.iter().map(|server| server.address).collect()
     }
+
+    pub fn servers(&self) -> &[ServerProcess] {
+        &self.servers
+    }
+}
+
+/// One `loyalty serve` process on `db` with `vars`, straight to the database.
+pub fn one_process(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
+    let mut all = vec![("DATABASE_URL", db.url())];
+    all.extend_from_slice(vars);
+    let server = ServerProcess::start(&all);
+    TestApp::over_replicas(
+        Fleet {
+            servers: vec![server],
+            _bouncer: None,
+        },
+        db,
+        false,
+    )
 }
 
 /// `count` replicas of `loyalty serve` on `db` through a new PgBouncer, started at once, with
@@ -229,7 +277,7 @@ pub fn behind_pgbouncer(db: TestDb, count: usize, vars: &[(&str, &str)], stress:
     TestApp::over_replicas(
         Fleet {
             servers,
-            _bouncer: bouncer,
+            _bouncer: Some(bouncer),
         },
         db,
         stress,

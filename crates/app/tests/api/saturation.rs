@@ -10,7 +10,7 @@ use crate::support::{Backend, TestApp, TestDb, quick_program};
 
 /// Waits until `busy` requests hold the pool: on Postgres until they wait on the row lock (the
 /// server says so); on SQLite, which cannot tell, for a while.
-async fn until_waiting_on_lock(app: &TestApp, backend: Backend, busy: i64) {
+pub(crate) async fn until_waiting_on_lock(app: &TestApp, backend: Backend, busy: i64) {
     match backend {
         Backend::Postgres => {
             for _ in 0..200 {

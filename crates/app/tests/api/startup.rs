@@ -30,7 +30,7 @@ on_both_backends! {
 
     async fn built_binary_serves_ready_and_tenant_meta(backend) {
         let db = TestDb::create(backend);
-        let mut server = ServerProcess::start(&[("DATABASE_URL", db.url())]);
+        let server = ServerProcess::start(&[("DATABASE_URL", db.url())]);
         let client = reqwest::Client::new();
         let ready = client.get(format!("http://{}/health/ready", server.address)).send().await.unwrap();
         assert_eq!(ready.status(), 200);

@@ -634,6 +634,14 @@ impl TestApp {
         Self::serving(fleet.addresses(), Serving::Replicas(fleet), db, turn)
     }
 
+    /// The `loyalty serve` processes serving this app; none when it runs in this process.
+    pub fn processes(&self) -> &[crate::replicas::ServerProcess] {
+        match &self.server {
+            Serving::InProcess(_) => &[],
+            Serving::Replicas(fleet) => fleet.servers(),
+        }
+    }
+
     /// The URL of `path` on the next server in turn.
     pub fn url(&self, path: &str) -> String {
         let turn = self.next.get();

@@ -34,6 +34,10 @@ struct Checks {
 }
 
 pub(crate) async fn ready(state: web::Data<HttpState>) -> HttpResponse {
+    if state.lifecycle.is_draining() {
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "draining" }));
+    }
     let probe = state.readiness.clone();
     let checked = tokio::time::timeout(
         READINESS_DEADLINE,
