@@ -2,7 +2,9 @@
 //!
 //! Canonical variables only: DATABASE_URL, DATABASE_MIGRATION_URL, DEFAULT_TENANT, ENVIRONMENT,
 //! CSP_POLICY, ALLOWED_ORIGINS, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS,
-//! SHUTDOWN_TIMEOUT_SECS, the database limits
+//! SHUTDOWN_TIMEOUT_SECS, the rate limits RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE,
+//! RATE_LIMIT_CARDS_PER_MINUTE, RATE_LIMIT_API_PER_MINUTE and TRUSTED_PROXY_HOPS, the database
+//! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
 //! and CACHE_TTL_MS. A TOML file uses the same names in
@@ -14,11 +16,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
-use loyalty_http::AllowedOrigins;
+use loyalty_http::{AllowedOrigins, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 18] = [
+const VARIABLES: [&str; 22] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -30,6 +32,10 @@ const VARIABLES: [&str; 18] = [
     "LOG_FORMAT",
     "EXPIRY_SWEEP_INTERVAL_SECS",
     "SHUTDOWN_TIMEOUT_SECS",
+    "RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE",
+    "RATE_LIMIT_CARDS_PER_MINUTE",
+    "RATE_LIMIT_API_PER_MINUTE",
+    "TRUSTED_PROXY_HOPS",
     "DATABASE_POOL_SIZE",
     "DATABASE_POOL_TIMEOUT_MS",
     "DATABASE_STATEMENT_TIMEOUT_MS",
@@ -49,6 +55,8 @@ const MAX_SWEEP_SECS: u64 = 86_400;
 /// than any request should, shorter than an orchestrator's usual grace period before it kills.
 const DEFAULT_SHUTDOWN_SECS: u64 = 30;
 const MAX_SHUTDOWN_SECS: u64 = 3_600;
+const MAX_PER_MINUTE: u64 = 1_000_000;
+const MAX_PROXY_HOPS: u64 = 10;
 const MAX_POOL_SIZE: u64 = 1_000;
 /// Long enough to spare the database a read per request, short enough that a change made
 /// through another replica is seen within seconds.
@@ -98,6 +106,8 @@ pub struct Settings {
     pub expiry_sweep_interval: Duration,
     /// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout: Duration,
+    /// Requests per minute per client IP and per API key, and the proxies to trust.
+    pub rate_limits: RateLimitSettings,
     /// The connection pool and the limits on every database session.
     pub database_pool: PoolSettings,
     /// How long an API key's record and a public request's tenant are cached in this process.
@@ -168,6 +178,10 @@ struct Raw {
     log_format: Option<String>,
     expiry_sweep_interval_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
+    rate_limit_tenant_documents_per_minute: Option<String>,
+    rate_limit_cards_per_minute: Option<String>,
+    rate_limit_api_per_minute: Option<String>,
+    trusted_proxy_hops: Option<String>,
     database_pool_size: Option<String>,
     database_pool_timeout_ms: Option<String>,
     database_statement_timeout_ms: Option<String>,
@@ -240,6 +254,47 @@ fn allowed_origins(
             Ok(AllowedOrigins::List(entries))
         }
     }
+}
+
+/// Requests per minute named by `name`, or `default` when unset; 0 turns the limit off.
+fn per_minute(name: &'static str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        Some("0") => Ok(0),
+        _ => bounded(name, value, u64::from(default), MAX_PER_MINUTE)
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+    }
+}
+
+fn rate_limits(raw: &mut Raw) -> Result<RateLimitSettings, ConfigError> {
+    let defaults = RateLimitSettings::default();
+    let trusted_proxy_hops = match raw.trusted_proxy_hops.take().as_deref().map(str::trim) {
+        None | Some("") | Some("0") => 0,
+        other => bounded(
+            "TRUSTED_PROXY_HOPS",
+            other.map(str::to_owned),
+            0,
+            MAX_PROXY_HOPS,
+        )
+        .map(|n| usize::try_from(n).unwrap_or(0))?,
+    };
+    Ok(RateLimitSettings {
+        tenant_documents_per_minute: per_minute(
+            "RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE",
+            raw.rate_limit_tenant_documents_per_minute.take(),
+            defaults.tenant_documents_per_minute,
+        )?,
+        cards_per_minute: per_minute(
+            "RATE_LIMIT_CARDS_PER_MINUTE",
+            raw.rate_limit_cards_per_minute.take(),
+            defaults.cards_per_minute,
+        )?,
+        api_per_minute: per_minute(
+            "RATE_LIMIT_API_PER_MINUTE",
+            raw.rate_limit_api_per_minute.take(),
+            defaults.api_per_minute,
+        )?,
+        trusted_proxy_hops,
+    })
 }
 
 fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
@@ -335,6 +390,7 @@ impl Settings {
 
     fn validate(mut raw: Raw) -> Result<Self, ConfigError> {
         let database_pool = pool_settings(&mut raw)?;
+        let rate_limits = rate_limits(&mut raw)?;
         let text =
             |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let cache_ttl = match text(raw.cache_ttl_ms.take()).as_deref() {
@@ -423,6 +479,7 @@ impl Settings {
             log_format,
             expiry_sweep_interval: Duration::from_secs(sweep_secs),
             shutdown_timeout: Duration::from_secs(shutdown_secs),
+            rate_limits,
             database_pool,
             cache_ttl,
         })
@@ -661,6 +718,40 @@ mod tests {
                 matches!(origins(bad, "local"), Err(ConfigError::AllowedOrigin(_))),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn rate_limits_are_read_and_zero_turns_one_off() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.rate_limits, RateLimitSettings::default());
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE", "120"),
+                ("RATE_LIMIT_CARDS_PER_MINUTE", "0"),
+                ("RATE_LIMIT_API_PER_MINUTE", "6000"),
+                ("TRUSTED_PROXY_HOPS", "2"),
+            ]),
+        )
+        .unwrap()
+        .settings;
+        assert_eq!(
+            s.rate_limits,
+            RateLimitSettings {
+                tenant_documents_per_minute: 120,
+                cards_per_minute: 0,
+                api_per_minute: 6000,
+                trusted_proxy_hops: 2,
+            }
+        );
+        for (name, value) in [
+            ("RATE_LIMIT_API_PER_MINUTE", "-1"),
+            ("RATE_LIMIT_CARDS_PER_MINUTE", "lots"),
+            ("TRUSTED_PROXY_HOPS", "11"),
+        ] {
+            let error = Settings::load(None, &env(&[(name, value)])).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
         }
     }
 

@@ -8,7 +8,7 @@ use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
-use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState, Lifecycle};
+use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState, Lifecycle, RateLimits};
 use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
 use crate::config::{Environment, Settings};
@@ -117,6 +117,7 @@ impl Application {
             strict_transport_security: settings.environment == Environment::Production,
             allowed_origins: settings.allowed_origins.clone(),
             lifecycle: lifecycle.clone(),
+            rate_limits: Arc::new(RateLimits::new(settings.rate_limits)),
         };
         let server = loyalty_http::start_server(listener, state, settings.shutdown_timeout)
             .map_err(bind_error)?;

@@ -10,6 +10,7 @@ mod idempotency;
 mod json;
 mod lifecycle;
 mod problem;
+mod rate_limit;
 mod request_context;
 mod routes;
 mod state;
@@ -28,6 +29,7 @@ pub use cors::AllowedOrigins;
 pub use gate::DatabaseGate;
 pub use lifecycle::Lifecycle;
 pub use problem::ApiError;
+pub use rate_limit::{RateLimitSettings, RateLimits};
 pub use request_context::BODY_LIMIT_BYTES;
 pub use state::HttpState;
 pub use throttle::FulfilThrottle;
@@ -42,7 +44,8 @@ const PERMISSIONS_POLICY: &str =
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
 
 /// The application with all routes and middleware. Outermost first: request context (id, span,
-/// access log), security headers, CORS, body-size guard, then the problem+json safety net.
+/// access log), security headers, CORS, rate limits, body-size guard, then the problem+json
+/// safety net.
 pub fn build_app(
     state: HttpState,
 ) -> App<
@@ -85,6 +88,7 @@ pub fn build_app(
         .default_service(web::to(routes::route_not_found))
         .wrap(ErrorHandlers::new().default_handler(problem::replace_bare_error))
         .wrap(from_fn(request_context::reject_oversized_bodies))
+        .wrap(from_fn(rate_limit::limit_rate))
         .wrap(cors)
         .wrap(security_headers)
         .wrap(from_fn(request_context::request_context))

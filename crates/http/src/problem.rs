@@ -47,6 +47,8 @@ pub enum ApiError {
     InvalidIdempotencyKey(#[source] loyalty_domain::idempotency::InvalidIdempotencyKey),
     #[error("too many wrong voucher codes from this key: try again in {} s", .retry_after.as_secs().max(1))]
     TooManyWrongCodes { retry_after: std::time::Duration },
+    #[error("too many requests: try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: std::time::Duration },
     #[error("every database connection is busy: try again shortly")]
     DatabaseBusy,
     #[error(transparent)]
@@ -198,7 +200,9 @@ impl ApiError {
     /// When the client may try again, for refusals that are only "not now".
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            ApiError::TooManyWrongCodes { retry_after } => Some(*retry_after),
+            ApiError::TooManyWrongCodes { retry_after } | ApiError::RateLimited { retry_after } => {
+                Some(*retry_after)
+            }
             _ if self.is_database_unavailable() => Some(DATABASE_RETRY_AFTER),
             _ => None,
         }
@@ -218,7 +222,9 @@ impl ApiError {
             ApiError::AmbiguousLookup => "invalid_query".into(),
             ApiError::IdempotencyKeyRequired => "idempotency_key_required".into(),
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key".into(),
-            ApiError::TooManyWrongCodes { .. } => "rate_limited".into(),
+            ApiError::TooManyWrongCodes { .. } | ApiError::RateLimited { .. } => {
+                "rate_limited".into()
+            }
             ApiError::DatabaseBusy => "database_unavailable".into(),
             ApiError::Domain(error) => domain_code(error).into(),
             ApiError::Unclassified(status) if status.is_server_error() => "internal_error".into(),
@@ -252,7 +258,9 @@ impl ResponseError for ApiError {
             | ApiError::AmbiguousLookup
             | ApiError::IdempotencyKeyRequired
             | ApiError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
-            ApiError::TooManyWrongCodes { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyWrongCodes { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::DatabaseBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Domain(error) => domain_status(error),
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -30,6 +30,8 @@ pub struct HttpState {
     pub allowed_origins: crate::AllowedOrigins,
     /// Whether the process is draining before it stops.
     pub lifecycle: Arc<crate::Lifecycle>,
+    /// Requests per minute per client IP and per API key.
+    pub rate_limits: Arc<crate::RateLimits>,
 }
 
 impl fmt::Debug for HttpState {

@@ -19,6 +19,7 @@ mod isolation;
 mod points_expiry;
 mod program;
 mod public_tenant;
+mod rate_limits;
 mod replicas;
 mod reward_races;
 mod rewards;

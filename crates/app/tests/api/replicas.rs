@@ -14,7 +14,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestApp, TestDb, postgres_admin_url};
+use crate::support::{RATE_LIMITS_OFF, TestApp, TestDb, postgres_admin_url};
 
 /// Server connections PgBouncer opens to PostgreSQL per database: fewer than the replicas'
 /// pools hold together, so their transactions really share server connections.
@@ -151,7 +151,7 @@ impl ServerProcess {
             .env_remove("RUST_LOG")
             .env("PORT", "0")
             .env("LOG_FORMAT", "json");
-        for (name, value) in vars {
+        for (name, value) in RATE_LIMITS_OFF.iter().chain(vars) {
             command.env(name, value);
         }
         command

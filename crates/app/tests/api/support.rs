@@ -443,6 +443,14 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
         .settings
 }
 
+/// Tests send many requests with one key from one address: the rate limits are off unless a
+/// test sets them (see `rate_limits`).
+pub const RATE_LIMITS_OFF: &[(&str, &str)] = &[
+    ("RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE", "0"),
+    ("RATE_LIMIT_CARDS_PER_MINUTE", "0"),
+    ("RATE_LIMIT_API_PER_MINUTE", "0"),
+];
+
 /// The real application, serving on a free port of 127.0.0.1: in this process, or as several
 /// `loyalty serve` replicas (see `replicas`) that take requests in turn.
 pub struct TestApp {
@@ -589,6 +597,7 @@ impl TestApp {
         turn: Turn,
     ) -> Self {
         let mut all = vec![("DATABASE_URL", db.url()), ("PORT", "0")];
+        all.extend_from_slice(RATE_LIMITS_OFF);
         all.extend_from_slice(vars);
         let settings = settings(&all);
         let application = Application::build_with_clock(settings, clock)
