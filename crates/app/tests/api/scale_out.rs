@@ -31,18 +31,7 @@ async fn three_replicas_migrate_once_and_sweep_each_voucher_once_through_pgbounc
         &[("EXPIRY_SWEEP_INTERVAL_SECS", "1")],
         false,
     );
-    let migrations = std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../migrations/postgres"
-    ))
-    .unwrap()
-    .count() as i64;
-    assert_eq!(
-        app.db
-            .scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"),
-        migrations,
-        "each migration applied once"
-    );
+    app.db.assert_each_migration_applied_once();
     assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM tenants"), 1);
 
     let platform = app.platform_key();

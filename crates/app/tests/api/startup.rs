@@ -58,17 +58,7 @@ async fn two_replicas_starting_at_once_both_come_up_with_one_default_tenant() {
         second.expect("second replica"),
     );
     assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM tenants"), 1);
-    let migrations = std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../migrations/postgres"
-    ))
-    .unwrap()
-    .count() as i64;
-    assert_eq!(
-        db.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"),
-        migrations,
-        "each migration applied once"
-    );
+    db.assert_each_migration_applied_once();
     for replica in [first, second] {
         let address = replica.address();
         let handle = replica.handle();

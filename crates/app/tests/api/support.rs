@@ -211,6 +211,21 @@ impl TestDb {
         }
     }
 
+    /// Postgres only: every migration this build carries is recorded as applied, once.
+    pub fn assert_each_migration_applied_once(&self) {
+        let migrations = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../migrations/postgres"
+        ))
+        .unwrap()
+        .count() as i64;
+        assert_eq!(
+            self.scalar("SELECT COUNT(*) AS n FROM __diesel_schema_migrations"),
+            migrations,
+            "each migration applied once"
+        );
+    }
+
     /// Postgres only: refuse new connections and end the open ones, as a stopped server would.
     pub fn cut_off(&self, allow: bool) {
         let TestDb::Postgres {
