@@ -178,6 +178,24 @@ on_both_backends! {
         assert_eq!(status, 200);
     }
 
+    async fn minting_keys_does_not_lift_the_tenants_wrong_code_allowance(backend) {
+        let (app, _, acme, _) = setup(backend).await;
+        // Fifty wrong codes a minute per tenant: five fresh keys with ten each use it up.
+        for k in 0..5 {
+            let (_, issued) = app.call("POST", "/api/v1/api-keys", &acme.admin, None, Some(json!({"role": "staff"}))).await;
+            let key = issued["key"].as_str().unwrap();
+            for n in 0..10 {
+                let (status, _) = app.call("POST", "/api/v1/redemptions/fulfill", key, None,
+                    Some(json!({"code": format!("WRONG{k}{n:02}")}))).await;
+                assert_eq!(status, 404, "key {k}, wrong code {n}");
+            }
+        }
+        let (_, issued) = app.call("POST", "/api/v1/api-keys", &acme.admin, None, Some(json!({"role": "staff"}))).await;
+        let (status, problem) = app.call("POST", "/api/v1/redemptions/fulfill", issued["key"].as_str().unwrap(), None,
+            Some(json!({"code": "WRONG999"}))).await;
+        assert_eq!((status, problem["code"].as_str()), (429, Some("rate_limited")), "{problem}");
+    }
+
     async fn cancelling_refunds_once_and_restocks(backend) {
         let (app, _, acme, customer) = setup(backend).await;
         let wash = app.reward(&acme.admin, json!({"name": "Wash", "cost_points": 30, "stock": 1})).await;

@@ -16,6 +16,7 @@ use super::path_id;
 use crate::auth::Authenticated;
 use crate::idempotency::render_json;
 use crate::json::JsonBody;
+use crate::throttle::Trier;
 use crate::views::{CustomerView, PageView, VoucherView};
 use crate::{ApiError, HttpState};
 
@@ -101,9 +102,19 @@ pub(crate) async fn fulfil(
         }
     };
     let key_id = caller.0.key_id.clone();
+    let tenant = caller
+        .0
+        .tenant_id
+        .as_ref()
+        .map(|tenant| tenant.as_str().to_owned())
+        .unwrap_or_default();
+    let trier = Trier {
+        key: &key_id,
+        tenant: &tenant,
+    };
     state
         .fulfil_throttle
-        .check(&key_id)
+        .check(trier)
         .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
     let fulfilled = change
         .run(
@@ -116,7 +127,7 @@ pub(crate) async fn fulfil(
     if let Err(ApiError::Domain(LoyaltyError::NotFound(Resource::Voucher))) = &fulfilled {
         state
             .fulfil_throttle
-            .record_failure(&key_id)
+            .record_failure(trier)
             .map_err(|retry_after| ApiError::TooManyWrongCodes { retry_after })?;
     }
     fulfilled
