@@ -43,6 +43,9 @@ impl FromRequest for Authenticated {
                         .await?
                 }
             };
+            if let Some(tenant) = &principal.tenant_id {
+                tracing::Span::current().record("tenant_id", tenant.as_str());
+            }
             Ok(Authenticated(principal))
         })
     }

@@ -63,11 +63,15 @@ pub(crate) async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id_for(&request);
+    // `tenant_id` is filled in once the caller is authenticated, `route` once the request was
+    // routed: every later line of the request carries them.
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
         path = %loggable_path(request.path()),
+        route = tracing::field::Empty,
+        tenant_id = tracing::field::Empty,
     );
     let started = Instant::now();
     let served = async move {
@@ -76,6 +80,13 @@ pub(crate) async fn request_context(
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
         };
+        if let Some(route) = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.request().match_pattern())
+        {
+            tracing::Span::current().record("route", route.as_str());
+        }
         let latency_ms = started.elapsed().as_millis() as u64;
         tracing::info!(status = status.as_u16(), latency_ms, "request finished");
         match result {

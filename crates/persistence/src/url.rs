@@ -79,6 +79,21 @@ impl fmt::Display for DatabaseUrl {
                         // Only fails for URLs that cannot have a password, which this one has.
                         let _ = url.set_password(Some("***"));
                     }
+                    // libpq also takes a password (and a key's passphrase) as a parameter.
+                    if url.query_pairs().any(|(name, _)| name.contains("password")) {
+                        let masked: Vec<(String, String)> = url
+                            .query_pairs()
+                            .map(|(name, value)| {
+                                let value = if name.contains("password") {
+                                    "***".to_owned()
+                                } else {
+                                    value.into_owned()
+                                };
+                                (name.into_owned(), value)
+                            })
+                            .collect();
+                        url.query_pairs_mut().clear().extend_pairs(masked);
+                    }
                     f.write_str(url.as_str())
                 }
                 Err(_) => f.write_str("postgres://<unprintable>"),
@@ -146,5 +161,13 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/loyalty").unwrap();
         assert_eq!(url.to_string(), "postgres://app:***@db:5432/loyalty");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DatabaseUrl::parse(
+            "postgres://app@db/loyalty?sslmode=require&password=s3cret&sslpassword=k3y",
+        )
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://app@db/loyalty?sslmode=require&password=***&sslpassword=***"
+        );
     }
 }

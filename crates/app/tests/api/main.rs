@@ -16,6 +16,7 @@ mod cors;
 mod customers;
 mod health;
 mod isolation;
+mod logs;
 mod points_expiry;
 mod program;
 mod public_tenant;

@@ -124,11 +124,14 @@ fn free_port() -> u16 {
 }
 
 /// The built `loyalty` binary serving on a free port, with its JSON log lines up to
-/// "listening". What it logs after that is read and dropped, so it never blocks on a full pipe.
+/// "listening". What it logs after that is read as it comes (see `log_lines`), so it never blocks
+/// on a full pipe.
 pub struct ServerProcess {
     child: Mutex<Child>,
     pub address: SocketAddr,
     pub log: Vec<serde_json::Value>,
+    /// Every line it logged after "listening", as written.
+    later: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -183,12 +186,29 @@ impl ServerProcess {
             let _ = child.wait();
             panic!("the server never logged (as JSON) that it listens: {log:?}");
         };
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        let later = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let kept = later.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
         Self {
             child: Mutex::new(child),
             address,
             log,
+            later,
         }
+    }
+
+    /// Every line logged so far, start-up included, as written.
+    pub fn log_lines(&self) -> Vec<String> {
+        let later = self.later.lock().unwrap_or_else(|p| p.into_inner());
+        self.log
+            .iter()
+            .map(ToString::to_string)
+            .chain(later.iter().cloned())
+            .collect()
     }
 
     fn child(&self) -> std::sync::MutexGuard<'_, Child> {
