@@ -38,10 +38,13 @@ impl PgBouncer {
             "" => "postgres",
             named => named,
         };
+        // PgBouncer logs in to the server with the password its user list gives (clients it
+        // trusts): the test server's own, if its URL has one.
+        let password = server.password().unwrap_or_default();
         let dir = tempfile::tempdir().expect("temp dir");
         let listen_port = free_port();
         let userlist = dir.path().join("userlist.txt");
-        std::fs::write(&userlist, format!("\"{user}\" \"\"\n")).unwrap();
+        std::fs::write(&userlist, format!("\"{user}\" \"{password}\"\n")).unwrap();
         let config = dir.path().join("pgbouncer.ini");
         std::fs::write(
             &config,
