@@ -10,7 +10,7 @@ use loyalty_app::config::{ConfigError, Loaded, Settings};
 use loyalty_app::smoke::{self, SmokeError};
 use loyalty_app::startup::{self, Application, StartupError};
 use loyalty_app::telemetry;
-use loyalty_persistence::{Database, PersistenceError};
+use loyalty_persistence::{Database, DatabaseUrl, PersistenceError, PoolSettings};
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -69,14 +69,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Migrate(command) => {
             let settings = load_settings(cli.config.as_deref())?;
-            let url = settings.migration_url();
-            let database =
-                Database::connect(url, startup::migration_pool(&settings)).map_err(|source| {
-                    CliError::Connect {
-                        location: url.to_string(),
-                        source,
-                    }
-                })?;
+            let database = connect(settings.migration_url(), startup::migration_pool(&settings))?;
             migrate(&database, &command).map_err(CliError::Migrate)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -98,11 +91,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 /// The configured database, for the commands that work on it directly.
 fn open_database(file: Option<&std::path::Path>) -> Result<Database, CliError> {
     let settings = load_settings(file)?;
-    Database::connect(&settings.database_url, settings.database_pool).map_err(|source| {
-        CliError::Connect {
-            location: settings.database_url.to_string(),
-            source,
-        }
+    connect(&settings.database_url, settings.database_pool)
+}
+
+fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<Database, CliError> {
+    Database::connect(url, pool).map_err(|source| CliError::Connect {
+        location: url.to_string(),
+        source,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Per-process caches for hot reads that rarely change: an API key by its prefix, a public
-//! request's tenant, a tenant's program. Entries live a few seconds, so other replicas' changes are seen within that
-//! time; the process that makes a change drops what it changed at once. Each cache is bounded,
-//! whatever clients send.
+//! request's tenant, a tenant's program. Entries live a few seconds, so other replicas' changes
+//! are seen within that time; the process that makes a change drops what it changed at once.
+//! Each cache is bounded, whatever clients send.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;

@@ -361,41 +361,42 @@ pub trait LoyaltyStore: Send + Sync {
     }
 }
 
-/// Runs `work`, one look-up, as [`LoyaltyStore::read_one`] and returns what it produced.
-pub fn reading_one<T>(
-    store: &dyn LoyaltyStore,
+/// The work a store method runs: it reports through the unit of work and returns nothing.
+type Work<'w> = dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError> + 'w;
+
+/// Runs `work` through `run` (one of the store's methods) and returns what it produced.
+fn producing<T>(
+    run: impl FnOnce(&mut Work<'_>) -> Result<(), LoyaltyError>,
     mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
 ) -> Result<T, LoyaltyError> {
     let mut produced = None;
-    store.read_one(&mut |uow| {
+    run(&mut |uow| {
         produced = Some(work(uow)?);
         Ok(())
     })?;
     produced.ok_or(LoyaltyError::TransactionProducedNothing)
+}
+
+/// Runs `work`, one look-up, as [`LoyaltyStore::read_one`] and returns what it produced.
+pub fn reading_one<T>(
+    store: &dyn LoyaltyStore,
+    work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+) -> Result<T, LoyaltyError> {
+    producing(|work| store.read_one(work), work)
 }
 
 /// Runs read-only `work` in one transaction and returns what it produced.
 pub fn reading<T>(
     store: &dyn LoyaltyStore,
-    mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+    work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
 ) -> Result<T, LoyaltyError> {
-    let mut produced = None;
-    store.read(&mut |uow| {
-        produced = Some(work(uow)?);
-        Ok(())
-    })?;
-    produced.ok_or(LoyaltyError::TransactionProducedNothing)
+    producing(|work| store.read(work), work)
 }
 
 /// Runs `work` in one transaction and returns what it produced.
 pub fn within<T>(
     store: &dyn LoyaltyStore,
-    mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
+    work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, LoyaltyError>,
 ) -> Result<T, LoyaltyError> {
-    let mut produced = None;
-    store.transaction(&mut |uow| {
-        produced = Some(work(uow)?);
-        Ok(())
-    })?;
-    produced.ok_or(LoyaltyError::TransactionProducedNothing)
+    producing(|work| store.transaction(work), work)
 }

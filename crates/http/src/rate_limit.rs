@@ -83,19 +83,22 @@ impl RateLimits {
     /// `Err(wait)` when `request` is over its limit.
     fn check(&self, request: &ServiceRequest) -> Result<(), Duration> {
         let path = request.path();
-        let (limiter, bucket) = if path.starts_with("/api/public/cards/") {
-            (&self.cards, self.client_ip(request))
+        let (limiter, per_key) = if path.starts_with("/api/public/cards/") {
+            (&self.cards, false)
         } else if path.starts_with("/api/public/") {
-            (&self.tenant_documents, self.client_ip(request))
+            (&self.tenant_documents, false)
         } else if path.starts_with("/api/v1/") {
-            let key = bearer_key_prefix(request).map(|prefix| format!("key:{prefix}"));
-            (&self.api, key.unwrap_or_else(|| self.client_ip(request)))
+            (&self.api, true)
         } else {
             return Ok(());
         };
         let Some(limiter) = limiter else {
             return Ok(());
         };
+        let bucket = per_key
+            .then(|| bearer_key_prefix(request))
+            .flatten()
+            .map_or_else(|| self.client_ip(request), |prefix| format!("key:{prefix}"));
         if self
             .checks
             .fetch_add(1, Ordering::Relaxed)

@@ -85,33 +85,29 @@ impl Database {
         } else {
             &self.begin().reading
         };
+        let mut conn = self.conn().map_err(StoreError::from)?;
+        let mut attempt = 1;
         let mut reconnected = false;
-        'connection: loop {
-            let mut conn = self.conn().map_err(StoreError::from)?;
-            let mut attempt = 1;
-            loop {
-                let result = in_transaction(&mut conn, begin, |conn| {
-                    work(&mut Tx { conn }).map_err(Stop::Domain)
-                });
-                match result {
-                    Err(Stop::NotBegun(_)) if !reconnected && conn.is_broken() => {
-                        tracing::debug!("pooled connection found dead; taking a new one");
-                        reconnected = true;
-                        // Dropped first: the pool discards it, and a new one may take its place.
-                        drop(conn);
-                        continue 'connection;
-                    }
-                    Err(stop) => match stop.into_domain() {
-                        LoyaltyError::Store(error)
-                            if error.is_conflict() && attempt < MAX_ATTEMPTS =>
-                        {
-                            tracing::debug!(attempt, "transaction lost a race; running it again");
-                            attempt += 1;
-                        }
-                        other => return Err(other),
-                    },
-                    Ok(()) => return Ok(()),
+        loop {
+            let result = in_transaction(&mut conn, begin, |conn| {
+                work(&mut Tx { conn }).map_err(Stop::Domain)
+            });
+            match result {
+                Ok(()) => return Ok(()),
+                Err(Stop::NotBegun(_)) if !reconnected && conn.is_broken() => {
+                    tracing::debug!("pooled connection found dead; taking a new one");
+                    reconnected = true;
+                    // Dropped first: the pool discards it, and a new one may take its place.
+                    drop(conn);
+                    conn = self.conn().map_err(StoreError::from)?;
                 }
+                Err(stop) => match stop.into_domain() {
+                    LoyaltyError::Store(error) if error.is_conflict() && attempt < MAX_ATTEMPTS => {
+                        tracing::debug!(attempt, "transaction lost a race; running it again");
+                        attempt += 1;
+                    }
+                    other => return Err(other),
+                },
             }
         }
     }

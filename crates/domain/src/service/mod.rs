@@ -117,9 +117,7 @@ impl Loyalty {
         let fetched = reading(self.store.as_ref(), fetch)?;
         Ok(Page::from_fetched(fetched, page, T::sort_key))
     }
-}
 
-impl Loyalty {
     /// The tenant's program for showing standings, from the cache when it holds it: a change
     /// saved through another replica shows within the caches' TTL. Changes to balances never use
     /// it; they read the program in their own transaction.
