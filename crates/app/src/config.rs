@@ -7,7 +7,7 @@
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
-//! and CACHE_TTL_MS. A TOML file uses the same names in
+//! CACHE_TTL_MS and METRICS_TOKEN. A TOML file uses the same names in
 //! lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
@@ -16,11 +16,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
-use loyalty_http::{AllowedOrigins, RateLimitSettings};
+use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 22] = [
+const VARIABLES: [&str; 23] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -43,6 +43,7 @@ const VARIABLES: [&str; 22] = [
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "DATABASE_STATEMENT_CACHE",
     "CACHE_TTL_MS",
+    "METRICS_TOKEN",
 ];
 
 /// Names earlier deployments used, each with the variable that replaced it.
@@ -112,6 +113,8 @@ pub struct Settings {
     pub database_pool: PoolSettings,
     /// How long an API key's record and a public request's tenant are cached in this process.
     pub cache_ttl: Duration,
+    /// The bearer token `/metrics` requires; open to all when unset.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// Settings plus what loading them found worth a warning, to log once logging is set up.
@@ -156,6 +159,8 @@ pub enum ConfigError {
     AllowedOrigin(String),
     #[error("ALLOWED_ORIGINS must not be * when ENVIRONMENT is production: list the origins")]
     AnyOriginInProduction,
+    #[error("METRICS_TOKEN must be visible ASCII characters with no spaces")]
+    MetricsToken,
     #[error("{name} must be an integer from 1 to {max} (got {value:?})")]
     OutOfRange {
         name: &'static str,
@@ -189,6 +194,7 @@ struct Raw {
     database_idle_in_transaction_timeout_ms: Option<String>,
     database_statement_cache: Option<String>,
     cache_ttl_ms: Option<String>,
+    metrics_token: Option<String>,
 }
 
 /// A whole number from 1 to `max` named by `name`, or `default` when unset.
@@ -467,6 +473,12 @@ impl Settings {
             DEFAULT_SHUTDOWN_SECS,
             MAX_SHUTDOWN_SECS,
         )?;
+        let metrics_token = match text(raw.metrics_token) {
+            Some(token) if !token.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(ConfigError::MetricsToken);
+            }
+            token => token.map(MetricsToken::new),
+        };
         Ok(Self {
             environment,
             database_url,
@@ -482,6 +494,7 @@ impl Settings {
             rate_limits,
             database_pool,
             cache_ttl,
+            metrics_token,
         })
     }
 }

@@ -8,7 +8,9 @@ use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
-use loyalty_http::{DatabaseGate, FulfilThrottle, HttpState, Lifecycle, RateLimits};
+use loyalty_http::{
+    DatabaseGate, FulfilThrottle, HttpState, Lifecycle, Metrics, MetricsError, RateLimits,
+};
 use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
 use crate::config::{Environment, Settings};
@@ -46,6 +48,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot set up the metrics")]
+    Metrics(#[source] MetricsError),
     #[error("database set-up stopped unexpectedly")]
     Interrupted(#[source] tokio::task::JoinError),
 }
@@ -92,7 +96,8 @@ impl Application {
         let listener =
             TcpListener::bind((settings.host.as_str(), settings.port)).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
-        let database = Arc::new(database);
+        let metrics = Arc::new(Metrics::new().map_err(StartupError::Metrics)?);
+        let database = Arc::new(database.with_commit_observer(metrics.clone()));
         let loyalty =
             Loyalty::new(database.clone(), clock).with_caches(Caches::new(settings.cache_ttl));
         let pool = settings.database_pool;
@@ -118,6 +123,8 @@ impl Application {
             allowed_origins: settings.allowed_origins.clone(),
             lifecycle: lifecycle.clone(),
             rate_limits: Arc::new(RateLimits::new(settings.rate_limits)),
+            metrics: metrics.clone(),
+            metrics_token: settings.metrics_token.clone(),
         };
         let server = loyalty_http::start_server(listener, state, settings.shutdown_timeout)
             .map_err(bind_error)?;
@@ -126,6 +133,7 @@ impl Application {
             loyalty,
             settings.expiry_sweep_interval,
             lifecycle.clone(),
+            metrics,
         ));
         tracing::info!(%address, environment = %settings.environment, "listening");
         Ok(Self {
@@ -193,6 +201,7 @@ async fn sweep_periodically(
     loyalty: Loyalty,
     interval: std::time::Duration,
     lifecycle: Arc<Lifecycle>,
+    metrics: Arc<Metrics>,
 ) {
     let mut ticks = actix_web::rt::time::interval(interval);
     ticks.tick().await;
@@ -206,6 +215,9 @@ async fn sweep_periodically(
             database.exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())
         })
         .await;
+        if let Ok(Ok(Some(outcome))) = &swept {
+            metrics.observe_sweep(outcome);
+        }
         match swept {
             Ok(Ok(Some(Ok(report)))) if report.expired > 0 || report.expired_points > 0 => {
                 tracing::info!(

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod auth;
 pub mod cache;
 pub mod clock;
+pub mod commits;
 pub mod customer;
 pub mod earning;
 mod error;

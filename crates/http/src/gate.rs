@@ -19,6 +19,7 @@ pub struct DatabaseGate {
     /// One permit per pooled connection; tokio's semaphore hands permits out first come, first
     /// served.
     permits: Semaphore,
+    capacity: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
     wait_limit: Duration,
@@ -30,6 +31,7 @@ impl DatabaseGate {
     pub fn new(concurrency: usize, max_waiting: usize, wait_limit: Duration) -> Self {
         Self {
             permits: Semaphore::new(concurrency),
+            capacity: concurrency,
             waiting: AtomicUsize::new(0),
             max_waiting,
             wait_limit,
@@ -52,6 +54,25 @@ impl DatabaseGate {
             Ok(Err(_)) | Err(_) => Err(ApiError::DatabaseBusy),
         }
     }
+
+    pub(crate) fn usage(&self) -> GateUsage {
+        GateUsage {
+            capacity: self.capacity,
+            in_use: self
+                .capacity
+                .saturating_sub(self.permits.available_permits()),
+            waiting: self.waiting.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// How busy the gate is at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GateUsage {
+    /// Units of work that may run at once: the pool's connections.
+    pub capacity: usize,
+    pub in_use: usize,
+    pub waiting: usize,
 }
 
 /// Takes a waiter off the count however its wait ends (a turn, a time-out, a dropped request).

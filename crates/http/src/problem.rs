@@ -28,7 +28,7 @@ pub enum ApiError {
     #[error("no route matches this path")]
     RouteNotFound,
     #[error("this route does not accept the method; it allows {allow}")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     #[error("the request body is larger than {BODY_LIMIT_BYTES} bytes")]
     PayloadTooLarge,
     #[error("the request body must be JSON, sent with Content-Type: application/json")]
@@ -292,7 +292,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         if let ApiError::MethodNotAllowed { allow } = self {
-            response.insert_header((header::ALLOW, *allow));
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         if let Some(retry_after) = self.retry_after() {
             // Whole seconds, rounded up, as Retry-After wants.

@@ -9,10 +9,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::{ApiError, HttpState};
 
 /// The largest request body any route accepts.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -74,20 +75,28 @@ pub(crate) async fn request_context(
         tenant_id = tracing::field::Empty,
     );
     let started = Instant::now();
+    let metrics = request
+        .app_data::<web::Data<HttpState>>()
+        .map(|state| state.metrics.clone());
+    let method = request.method().clone();
     let served = async move {
         let result = next.call(request).await;
         let status = match &result {
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
         };
-        if let Some(route) = result
+        let route = result
             .as_ref()
             .ok()
-            .and_then(|r| r.request().match_pattern())
-        {
+            .and_then(|r| r.request().match_pattern());
+        if let Some(route) = &route {
             tracing::Span::current().record("route", route.as_str());
         }
-        let latency_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        if let Some(metrics) = metrics {
+            metrics.observe_request(route.as_deref(), &method, status, elapsed);
+        }
+        let latency_ms = elapsed.as_millis() as u64;
         tracing::info!(status = status.as_u16(), latency_ms, "request finished");
         match result {
             Ok(response) => {

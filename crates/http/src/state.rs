@@ -32,6 +32,9 @@ pub struct HttpState {
     pub lifecycle: Arc<crate::Lifecycle>,
     /// Requests per minute per client IP and per API key.
     pub rate_limits: Arc<crate::RateLimits>,
+    pub metrics: Arc<crate::Metrics>,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<crate::MetricsToken>,
 }
 
 impl fmt::Debug for HttpState {

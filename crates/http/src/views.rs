@@ -16,13 +16,14 @@ use loyalty_domain::tenant::{Branding, LoyaltyType, Tenant, Vertical};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::voucher::{Voucher, VoucherStatus};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// RFC 3339 in UTC with a `Z`, to the microsecond.
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct PageView<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -38,16 +39,19 @@ impl<T> PageView<T> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TenantView {
     id: String,
     name: String,
+    #[schema(value_type = crate::openapi::Vertical)]
     vertical: Vertical,
+    #[schema(value_type = crate::openapi::LoyaltyType)]
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
     primary_domain: Option<String>,
     subdomain: Option<String>,
+    #[schema(value_type = crate::openapi::Branding)]
     branding: Branding,
     features: BTreeMap<String, bool>,
     created_at: String,
@@ -73,10 +77,12 @@ impl From<Tenant> for TenantView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct KeyView {
+    #[schema(value_type = String)]
     id: ApiKeyId,
     tenant_id: Option<String>,
+    #[schema(value_type = crate::openapi::Role)]
     role: Role,
     label: Option<String>,
     prefix: String,
@@ -99,7 +105,7 @@ impl From<ApiKey> for KeyView {
 }
 
 /// A new key with its secret: the only response that ever shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct IssuedKeyView {
     #[serde(flatten)]
     stored: KeyView,
@@ -116,7 +122,7 @@ impl From<IssuedKey> for IssuedKeyView {
     }
 }
 
-#[derive(Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SpendRuleBody {
     pub points: i64,
@@ -124,7 +130,7 @@ pub(crate) struct SpendRuleBody {
 }
 
 /// The program, as read and as replaced with PUT (every field required).
-#[derive(Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProgramBody {
     pub visits_per_reward: i64,
@@ -145,7 +151,7 @@ pub(crate) struct ProgramBody {
     pub points_expire_after_days: Option<i64>,
 }
 
-#[derive(Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TierBody {
     pub name: String,
@@ -218,8 +224,9 @@ impl TryFrom<ProgramBody> for Program {
 }
 
 /// A customer with their account's totals.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CustomerView {
+    #[schema(value_type = String)]
     id: CustomerId,
     name: Option<String>,
     phone: Option<String>,
@@ -258,10 +265,13 @@ impl From<Customer> for CustomerView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct LedgerEntryView {
+    #[schema(value_type = String)]
     id: LedgerEntryId,
+    #[schema(value_type = String)]
     customer_id: CustomerId,
+    #[schema(value_type = crate::openapi::EntryKind)]
     kind: EntryKind,
     points: i64,
     balance_after: i64,
@@ -270,6 +280,7 @@ pub(crate) struct LedgerEntryView {
     currency: Option<String>,
     reference: Option<String>,
     reason: Option<String>,
+    #[schema(value_type = Option<String>)]
     reverses_entry_id: Option<LedgerEntryId>,
     /// The id of the API key that caused the entry.
     actor: String,
@@ -298,7 +309,7 @@ impl From<LedgerEntry> for LedgerEntryView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CardBody {
     tenant_name: String,
     first_name: Option<String>,
@@ -310,7 +321,7 @@ pub(crate) struct CardBody {
 }
 
 /// A live voucher as its owner sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CardVoucher {
     reward_name: String,
     code: String,
@@ -318,8 +329,9 @@ struct CardVoucher {
     expires_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CardReward {
+    #[schema(value_type = String)]
     id: RewardId,
     name: String,
     cost_points: i64,
@@ -356,8 +368,9 @@ impl From<CardView> for CardBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct RewardView {
+    #[schema(value_type = String)]
     id: RewardId,
     name: String,
     description: Option<String>,
@@ -385,18 +398,22 @@ impl From<Reward> for RewardView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct RewardRef {
+    #[schema(value_type = String)]
     id: RewardId,
     name: String,
 }
 
 /// A voucher.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct VoucherView {
+    #[schema(value_type = String)]
     id: VoucherId,
+    #[schema(value_type = String)]
     customer_id: CustomerId,
     reward: RewardRef,
+    #[schema(value_type = crate::openapi::VoucherStatus)]
     status: VoucherStatus,
     code: String,
     qr_payload: String,

@@ -4,6 +4,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use loyalty_domain::StoreError;
+use loyalty_domain::commits::{CommitObserver, CommittedWrites};
 use r2d2::{Pool, PooledConnection};
 
 use crate::checkpoint::Checkpointer;
@@ -122,6 +123,8 @@ pub struct Database {
     sqlite_writer: Arc<Mutex<()>>,
     /// SQLite's checkpoints, off the request path; shared by the clones, stopped with the last.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// Told what each committed transaction wrote (metrics), when set.
+    commit_observer: Option<Arc<dyn CommitObserver>>,
 }
 
 pub(crate) type Conn = PooledConnection<ConnectionManager>;
@@ -166,7 +169,22 @@ impl Database {
             begin: Begin::new(url.backend(), &settings.session),
             sqlite_writer: Arc::new(Mutex::new(())),
             _checkpointer: checkpointer,
+            commit_observer: None,
         })
+    }
+
+    /// Reports what each committed transaction wrote to `observer`.
+    pub fn with_commit_observer(mut self, observer: Arc<dyn CommitObserver>) -> Self {
+        self.commit_observer = Some(observer);
+        self
+    }
+
+    pub(crate) fn report_commit(&self, written: &CommittedWrites) {
+        if let Some(observer) = &self.commit_observer
+            && !written.is_empty()
+        {
+            observer.committed(written);
+        }
     }
 
     pub fn backend(&self) -> Backend {

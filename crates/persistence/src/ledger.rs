@@ -102,6 +102,7 @@ impl LedgerRecords for Tx<'_> {
             .values(EntryRow::from_domain(entry))
             .execute(self.conn)
             .map_err(store_error)?;
+        self.written.entries.push(entry.kind);
         Ok(())
     }
 

@@ -196,6 +196,7 @@ impl VoucherRecords for Tx<'_> {
             .values(VoucherRow::from_domain(voucher))
             .execute(self.conn)
             .map_err(store_error)?;
+        self.written.vouchers.push(voucher.status);
         Ok(())
     }
 
@@ -326,6 +327,7 @@ impl VoucherRecords for Tx<'_> {
             .set(VoucherRow::from_domain(voucher))
             .execute(self.conn)
             .map_err(store_error)?;
+        self.written.vouchers.push(voucher.status);
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
+use loyalty_domain::commits::CommittedWrites;
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
 use loyalty_domain::{LoyaltyError, StoreError};
 
@@ -16,6 +17,8 @@ const MAX_ATTEMPTS: u32 = 5;
 /// A unit of work on one connection inside an open transaction.
 pub(crate) struct Tx<'c> {
     pub(crate) conn: &'c mut DbConnection,
+    /// What this attempt wrote that is reported once it commits.
+    pub(crate) written: &'c mut CommittedWrites,
 }
 
 /// A diesel error as the domain sees it: a conflict, the database unavailable, or a failure.
@@ -89,11 +92,19 @@ impl Database {
         let mut attempt = 1;
         let mut reconnected = false;
         loop {
+            let mut written = CommittedWrites::default();
             let result = in_transaction(&mut conn, begin, |conn| {
-                work(&mut Tx { conn }).map_err(Stop::Domain)
+                work(&mut Tx {
+                    conn,
+                    written: &mut written,
+                })
+                .map_err(Stop::Domain)
             });
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.report_commit(&written);
+                    return Ok(());
+                }
                 Err(Stop::NotBegun(_)) if !reconnected && conn.is_broken() => {
                     tracing::debug!("pooled connection found dead; taking a new one");
                     reconnected = true;
@@ -133,6 +144,11 @@ impl LoyaltyStore for Database {
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), LoyaltyError>,
     ) -> Result<(), LoyaltyError> {
-        self.lone_statement(|conn| work(&mut Tx { conn }))
+        self.lone_statement(|conn| {
+            work(&mut Tx {
+                conn,
+                written: &mut CommittedWrites::default(),
+            })
+        })
     }
 }

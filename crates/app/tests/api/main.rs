@@ -17,6 +17,8 @@ mod customers;
 mod health;
 mod isolation;
 mod logs;
+mod metrics;
+mod openapi;
 mod points_expiry;
 mod program;
 mod public_tenant;

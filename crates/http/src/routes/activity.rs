@@ -18,15 +18,16 @@ use crate::json::JsonBody;
 use crate::views::{CustomerView, LedgerEntryView, PageView, VoucherView};
 use crate::{ApiError, HttpState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VisitBody {
     occurred_at: Option<DateTime<Utc>>,
     note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct VisitResponse {
+    #[schema(value_type = String)]
     ledger_entry_id: LedgerEntryId,
     visit_count: i64,
     points_earned: i64,
@@ -50,6 +51,19 @@ fn visit_response(posted: &Posted) -> Rendered {
     )
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/visits", tag = "activity", operation_id = "record_visit",
+    params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
+    request_body = VisitBody,
+    responses(
+        (status = 201, description = "The visit is on the ledger: a stamp, the program's points, and the milestone voucher when it completed a card.", body = VisitResponse),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
+        (status = 422, description = "`visit_too_soon` (with `next_allowed_at`): the program's minimum time between visits has not passed. `validation_failed`: a field is out of range. `idempotency_key_reused`: the key was used with another body. `points_overflow`: the balance would pass its limit."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn visit(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -72,7 +86,7 @@ pub(crate) async fn visit(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PurchaseBody {
     amount_minor: i64,
@@ -80,8 +94,9 @@ pub(crate) struct PurchaseBody {
     reference: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PurchaseResponse {
+    #[schema(value_type = String)]
     ledger_entry_id: LedgerEntryId,
     points_earned: i64,
     account: CustomerView,
@@ -98,6 +113,19 @@ fn purchase_response(posted: &Posted) -> Rendered {
     )
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/purchases", tag = "activity", operation_id = "record_purchase",
+    params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
+    request_body = PurchaseBody,
+    responses(
+        (status = 201, description = "The purchase is on the ledger with the points its spend earned.", body = PurchaseResponse),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
+        (status = 422, description = "`currency_mismatch` (with `expected_currency`): the tenant trades in another currency. `validation_failed`: the amount is not positive or is below the program's minimum. `idempotency_key_reused`, `points_overflow`."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn purchase(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -129,7 +157,7 @@ pub(crate) async fn purchase(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AdjustmentBody {
     points: i64,
@@ -138,8 +166,9 @@ pub(crate) struct AdjustmentBody {
     allow_negative: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AdjustmentResponse {
+    #[schema(value_type = String)]
     ledger_entry_id: LedgerEntryId,
     points: i64,
     account: CustomerView,
@@ -156,6 +185,19 @@ fn adjustment_response(posted: &Posted) -> Rendered {
     )
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/adjustments", tag = "activity", operation_id = "adjust_points",
+    params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
+    request_body = AdjustmentBody,
+    responses(
+        (status = 201, description = "The adjustment is on the ledger.", body = AdjustmentResponse),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
+        (status = 422, description = "`insufficient_points` (with `balance` and `requested`): a deduction would take the balance below zero without `allow_negative`. `validation_failed`: zero points or no reason. `idempotency_key_reused`, `points_overflow`."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn adjust(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -189,15 +231,17 @@ pub(crate) async fn adjust(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReversalBody {
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReversalResponse {
+    #[schema(value_type = String)]
     ledger_entry_id: LedgerEntryId,
+    #[schema(value_type = Option<String>)]
     reversed_entry_id: Option<LedgerEntryId>,
     points: i64,
     /// The points had been spent: the refund left the balance below zero.
@@ -218,6 +262,19 @@ fn reversal_response(posted: &Posted) -> Rendered {
     )
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/ledger/{entry_id}/reversal", tag = "activity", operation_id = "reverse_entry",
+    params(("entry_id" = String, Path, description = "The ledger entry to reverse."), crate::openapi::RequiredIdempotencyKey),
+    request_body = ReversalBody,
+    responses(
+        (status = 201, description = "The reversal is on the ledger; it takes back exactly what the entry gave.", body = ReversalResponse),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
+        (status = 404, description = "`ledger_entry_not_found`: no entry has this id in the tenant."),
+        (status = 409, description = "`already_reversed` (with `reversal_id`): the entry was reversed before. `conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
+        (status = 422, description = "`not_reversible`: only a purchase's earning can be reversed. `validation_failed`: no reason. `idempotency_key_reused`, `points_overflow`."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn reverse(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -238,6 +295,15 @@ pub(crate) async fn reverse(
         .await
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}/ledger", tag = "activity", operation_id = "customer_ledger",
+    params(("id" = String, Path, description = "The customer's id."), PageQuery),
+    responses(
+        (status = 200, description = "The customer's ledger, newest first.", body = PageView<LedgerEntryView>),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn ledger(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -17,7 +17,7 @@ use crate::json::{JsonBody, present};
 use crate::views::{CustomerView, PageView};
 use crate::{ApiError, HttpState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewCustomerBody {
     name: Option<String>,
@@ -26,7 +26,7 @@ pub(crate) struct NewCustomerBody {
     external_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CustomerChangesBody {
     #[serde(default, deserialize_with = "present")]
@@ -40,7 +40,8 @@ pub(crate) struct CustomerChangesBody {
 }
 
 /// A list's `?limit=&after=`, or one exact lookup.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CustomerQuery {
     limit: Option<u32>,
@@ -56,6 +57,19 @@ fn enrolment_response(customer: &Customer) -> Rendered {
 
 /// Enrols a customer; an `Idempotency-Key` is accepted, so a retried enrolment gets the first
 /// response rather than a conflict with itself.
+/// Enrols a customer at the counter: at least one of phone, email and external id.
+#[utoipa::path(
+    post, path = "/api/v1/customers", tag = "customers", operation_id = "enrol_customer",
+    params(crate::openapi::OptionalIdempotencyKey),
+    request_body = NewCustomerBody,
+    responses(
+        (status = 201, description = "The customer, with an empty account and a card token.", body = CustomerView),
+        (status = 400, description = "`invalid_idempotency_key`: the `Idempotency-Key` header is unusable."),
+        (status = 409, description = "`customer_exists` (with `field` and `existing_id`): another customer of the tenant has this phone, email or external id. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`validation_failed` (with `errors`): no identifier, or one that is not a phone number or email. `idempotency_key_reused`: the key was used with another body."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn enrol(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -80,6 +94,15 @@ pub(crate) async fn enrol(
         .await
 }
 
+/// The tenant's customers, newest first, or the one with an exact phone, email or external id.
+#[utoipa::path(
+    get, path = "/api/v1/customers", tag = "customers", operation_id = "list_customers",
+    params(CustomerQuery),
+    responses(
+        (status = 200, description = "A page of customers; a look-up answers the match or none, without a cursor.", body = PageView<CustomerView>),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -110,6 +133,15 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "get_customer",
+    params(("id" = String, Path, description = "The customer's id.")),
+    responses(
+        (status = 200, description = "The customer with their account's totals and tier.", body = CustomerView),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -122,6 +154,19 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 
+/// Changes any subset of the customer's details; `null` clears one, but one identifier remains.
+#[utoipa::path(
+    patch, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "update_customer",
+    params(("id" = String, Path, description = "The customer's id.")),
+    request_body = CustomerChangesBody,
+    responses(
+        (status = 200, description = "The customer as changed.", body = CustomerView),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 409, description = "`customer_exists` (with `field` and `existing_id`): another customer has this identifier. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`validation_failed` (with `errors`): a value is not valid, or no identifier would remain."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn update(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -14,25 +14,50 @@ use crate::{ApiError, HttpState};
 const READINESS_DEADLINE: Duration = Duration::from_millis(1800);
 
 /// The process is up; touches nothing else.
+#[utoipa::path(
+    get, path = "/health/live", tag = "operations", operation_id = "liveness",
+    responses((status = 200, description = "The process is up.", body = Liveness,
+        example = json!({"status": "alive"})))
+)]
 pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "alive" }))
 }
 
-#[derive(Serialize)]
-struct ReadinessBody {
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the body `live` writes")]
+pub(crate) struct Liveness {
+    status: String,
+}
+
+/// Whether the service can serve: `ready`, `not_ready`, or `draining` while it shuts down.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReadinessBody {
     status: &'static str,
     checks: Checks,
     /// Why a check failed; only outside production.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = BTreeMap<String, String>)]
     details: BTreeMap<&'static str, String>,
 }
 
-#[derive(Serialize)]
-struct Checks {
+/// Each check: `ok`, else what went wrong (`error`, `timeout`, `pending`, `unknown`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Checks {
     database: &'static str,
     migrations: &'static str,
 }
 
+/// Whether the database answers and its migrations are applied, within 1.8 s even when the
+/// database hangs.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "operations", operation_id = "readiness",
+    responses(
+        (status = 200, description = "Ready to serve.", body = ReadinessBody,
+            example = json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok"}})),
+        (status = 503, description = "Not ready (a check failed), or draining before shutdown (`{\"status\": \"draining\"}`).",
+            body = ReadinessBody),
+    )
+)]
 pub(crate) async fn ready(state: web::Data<HttpState>) -> HttpResponse {
     if state.lifecycle.is_draining() {
         return HttpResponse::ServiceUnavailable()

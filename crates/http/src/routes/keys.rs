@@ -11,6 +11,16 @@ use crate::json::JsonBody;
 use crate::views::{IssuedKeyView, KeyView, PageView};
 use crate::{ApiError, HttpState};
 
+/// Issues a key for the caller's tenant (tenant admin).
+#[utoipa::path(
+    post, path = "/api/v1/api-keys", tag = "api-keys", operation_id = "issue_key",
+    request_body = KeyBody,
+    responses(
+        (status = 201, description = "The key, with its secret `key` shown this once.", body = IssuedKeyView),
+        (status = 422, description = "`validation_failed` (with `errors`): a role a tenant key cannot have, or a label that is too long."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn issue(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -23,6 +33,13 @@ pub(crate) async fn issue(
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
 
+/// The tenant's keys, never their secrets (tenant admin).
+#[utoipa::path(
+    get, path = "/api/v1/api-keys", tag = "api-keys", operation_id = "list_keys",
+    params(PageQuery),
+    responses((status = 200, description = "A page of keys.", body = PageView<KeyView>)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -36,6 +53,15 @@ pub(crate) async fn list(
 }
 
 /// Revokes the key; it stops working at once. Revoking a revoked key succeeds again.
+#[utoipa::path(
+    delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", operation_id = "revoke_key",
+    params(("id" = String, Path, description = "The key's id.")),
+    responses(
+        (status = 204, description = "The key is revoked (or already was)."),
+        (status = 404, description = "`api_key_not_found`: the tenant has no key with this id."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn revoke(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -1,132 +1,211 @@
-//! Route table. Each resource answers a method it does not support with 405 and `Allow`.
+//! Route table. Each path answers a method it does not support with 405 and `Allow`.
 
 mod activity;
 mod cards;
 mod change;
 mod customers;
+mod docs;
 mod health;
 mod keys;
+mod metrics;
 mod program;
 mod public_tenant;
 mod redemptions;
 mod rewards;
 mod tenants;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::Method;
+use actix_web::{HttpResponse, Route, web};
 use serde::Deserialize;
 
 use loyalty_domain::{LoyaltyError, Resource};
 
+pub use docs::openapi_document;
+
 use crate::ApiError;
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live", "GET").route(web::get().to(health::live)))
-        .service(resource("/health/ready", "GET").route(web::get().to(health::ready)))
-        .service(
-            resource("/api/public/tenant-meta", "GET").route(web::get().to(public_tenant::meta)),
-        )
-        .service(
-            resource("/api/public/tenant-theme", "GET").route(web::get().to(public_tenant::theme)),
-        )
-        .service(
-            resource("/api/public/tenant-manifest", "GET")
-                .route(web::get().to(public_tenant::manifest)),
-        )
-        .service(
-            resource("/api/public/cards/{card_token}", "GET").route(web::get().to(cards::show)),
-        )
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    resource("/tenants", "GET, POST")
-                        .route(web::get().to(tenants::list))
-                        .route(web::post().to(tenants::create)),
-                )
-                .service(
-                    resource("/tenants/{id}", "GET, PATCH")
-                        .route(web::get().to(tenants::show))
-                        .route(web::patch().to(tenants::update)),
-                )
-                .service(
-                    resource("/tenants/{id}/api-keys", "POST")
-                        .route(web::post().to(tenants::issue_key)),
-                )
-                .service(
-                    resource("/api-keys", "GET, POST")
-                        .route(web::get().to(keys::list))
-                        .route(web::post().to(keys::issue)),
-                )
-                .service(resource("/api-keys/{id}", "DELETE").route(web::delete().to(keys::revoke)))
-                .service(
-                    resource("/program", "GET, PUT")
-                        .route(web::get().to(program::show))
-                        .route(web::put().to(program::replace)),
-                )
-                .service(
-                    resource("/customers", "GET, POST")
-                        .route(web::get().to(customers::list))
-                        .route(web::post().to(customers::enrol)),
-                )
-                .service(
-                    resource("/customers/{id}", "GET, PATCH")
-                        .route(web::get().to(customers::show))
-                        .route(web::patch().to(customers::update)),
-                )
-                .service(
-                    resource("/customers/{id}/visits", "POST")
-                        .route(web::post().to(activity::visit)),
-                )
-                .service(
-                    resource("/customers/{id}/purchases", "POST")
-                        .route(web::post().to(activity::purchase)),
-                )
-                .service(
-                    resource("/customers/{id}/adjustments", "POST")
-                        .route(web::post().to(activity::adjust)),
-                )
-                .service(
-                    resource("/customers/{id}/ledger", "GET")
-                        .route(web::get().to(activity::ledger)),
-                )
-                .service(
-                    resource("/ledger/{entry_id}/reversal", "POST")
-                        .route(web::post().to(activity::reverse)),
-                )
-                .service(
-                    resource("/rewards", "GET, POST")
-                        .route(web::get().to(rewards::list))
-                        .route(web::post().to(rewards::create)),
-                )
-                .service(
-                    resource("/rewards/{id}", "GET, PATCH")
-                        .route(web::get().to(rewards::show))
-                        .route(web::patch().to(rewards::update)),
-                )
-                .service(
-                    resource("/customers/{id}/redemptions", "POST")
-                        .route(web::post().to(redemptions::redeem)),
-                )
-                // Before /redemptions/{id}, which would otherwise take "fulfill" for an id.
-                .service(
-                    resource("/redemptions/fulfill", "POST")
-                        .route(web::post().to(redemptions::fulfil)),
-                )
-                .service(resource("/redemptions", "GET").route(web::get().to(redemptions::list)))
-                .service(
-                    resource("/redemptions/{id}", "GET").route(web::get().to(redemptions::show)),
-                )
-                .service(
-                    resource("/redemptions/{id}/cancel", "POST")
-                        .route(web::post().to(redemptions::cancel)),
-                ),
-        );
+/// One path and the handler of each method it serves.
+struct Endpoint {
+    path: &'static str,
+    methods: Vec<(Method, Route)>,
 }
 
-/// A resource whose other methods get 405 with `Allow: allow`.
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
-    }))
+fn endpoint(path: &'static str, methods: Vec<(Method, Route)>) -> Endpoint {
+    Endpoint { path, methods }
+}
+
+fn get(handler: Route) -> (Method, Route) {
+    (Method::GET, handler)
+}
+
+fn post(handler: Route) -> (Method, Route) {
+    (Method::POST, handler)
+}
+
+/// Every endpoint the service serves, in matching order. The OpenAPI document describes exactly
+/// these (a test holds the two together).
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint("/health/live", vec![get(web::get().to(health::live))]),
+        endpoint("/health/ready", vec![get(web::get().to(health::ready))]),
+        endpoint("/metrics", vec![get(web::get().to(metrics::scrape))]),
+        endpoint(
+            "/api/openapi.json",
+            vec![get(web::get().to(docs::openapi_json))],
+        ),
+        endpoint(
+            "/api/public/tenant-meta",
+            vec![get(web::get().to(public_tenant::meta))],
+        ),
+        endpoint(
+            "/api/public/tenant-theme",
+            vec![get(web::get().to(public_tenant::theme))],
+        ),
+        endpoint(
+            "/api/public/tenant-manifest",
+            vec![get(web::get().to(public_tenant::manifest))],
+        ),
+        endpoint(
+            "/api/public/cards/{card_token}",
+            vec![get(web::get().to(cards::show))],
+        ),
+        endpoint(
+            "/api/v1/tenants",
+            vec![
+                get(web::get().to(tenants::list)),
+                post(web::post().to(tenants::create)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/tenants/{id}",
+            vec![
+                get(web::get().to(tenants::show)),
+                (Method::PATCH, web::patch().to(tenants::update)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/tenants/{id}/api-keys",
+            vec![post(web::post().to(tenants::issue_key))],
+        ),
+        endpoint(
+            "/api/v1/api-keys",
+            vec![
+                get(web::get().to(keys::list)),
+                post(web::post().to(keys::issue)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/api-keys/{id}",
+            vec![(Method::DELETE, web::delete().to(keys::revoke))],
+        ),
+        endpoint(
+            "/api/v1/program",
+            vec![
+                get(web::get().to(program::show)),
+                (Method::PUT, web::put().to(program::replace)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/customers",
+            vec![
+                get(web::get().to(customers::list)),
+                post(web::post().to(customers::enrol)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}",
+            vec![
+                get(web::get().to(customers::show)),
+                (Method::PATCH, web::patch().to(customers::update)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/visits",
+            vec![post(web::post().to(activity::visit))],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/purchases",
+            vec![post(web::post().to(activity::purchase))],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/adjustments",
+            vec![post(web::post().to(activity::adjust))],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/ledger",
+            vec![get(web::get().to(activity::ledger))],
+        ),
+        endpoint(
+            "/api/v1/ledger/{entry_id}/reversal",
+            vec![post(web::post().to(activity::reverse))],
+        ),
+        endpoint(
+            "/api/v1/rewards",
+            vec![
+                get(web::get().to(rewards::list)),
+                post(web::post().to(rewards::create)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/rewards/{id}",
+            vec![
+                get(web::get().to(rewards::show)),
+                (Method::PATCH, web::patch().to(rewards::update)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/redemptions",
+            vec![post(web::post().to(redemptions::redeem))],
+        ),
+        // Before /redemptions/{id}, which would otherwise take "fulfill" for an id.
+        endpoint(
+            "/api/v1/redemptions/fulfill",
+            vec![post(web::post().to(redemptions::fulfil))],
+        ),
+        endpoint(
+            "/api/v1/redemptions",
+            vec![get(web::get().to(redemptions::list))],
+        ),
+        endpoint(
+            "/api/v1/redemptions/{id}",
+            vec![get(web::get().to(redemptions::show))],
+        ),
+        endpoint(
+            "/api/v1/redemptions/{id}/cancel",
+            vec![post(web::post().to(redemptions::cancel))],
+        ),
+    ]
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    for Endpoint { path, methods } in endpoints() {
+        let allow = methods
+            .iter()
+            .map(|(method, _)| method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let resource = methods.into_iter().fold(
+            web::resource(path).default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+            })),
+            |resource, (_, route)| resource.route(route),
+        );
+        cfg.service(resource);
+    }
+    docs::configure_swagger_ui(cfg);
+}
+
+/// Each path the service serves with the methods it accepts there, as `("GET", "/api/v1/...")`.
+pub fn served_operations() -> Vec<(String, &'static str)> {
+    endpoints()
+        .into_iter()
+        .flat_map(|Endpoint { path, methods }| {
+            methods
+                .into_iter()
+                .map(move |(method, _)| (method.as_str().to_owned(), path))
+        })
+        .collect()
 }
 
 pub(crate) async fn route_not_found() -> Result<HttpResponse, ApiError> {
@@ -134,7 +213,8 @@ pub(crate) async fn route_not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// `?limit=&after=` of every list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     limit: Option<u32>,

@@ -9,6 +9,12 @@ use crate::json::JsonBody;
 use crate::views::ProgramBody;
 use crate::{ApiError, HttpState};
 
+/// The tenant's program; a tenant that never saved one runs on the default.
+#[utoipa::path(
+    get, path = "/api/v1/program", tag = "program", operation_id = "get_program",
+    responses((status = 200, description = "The program.", body = ProgramBody)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -19,6 +25,17 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(ProgramBody::from(program)))
 }
 
+/// Replaces the tenant's program (tenant admin); it applies to activity from now on.
+#[utoipa::path(
+    put, path = "/api/v1/program", tag = "program", operation_id = "replace_program",
+    request_body = ProgramBody,
+    responses(
+        (status = 200, description = "The program as saved.", body = ProgramBody),
+        (status = 404, description = "`reward_not_found`: the milestone reward is not one of the tenant's."),
+        (status = 422, description = "`validation_failed` (with `errors`): a value out of range, or tiers out of order."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn replace(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -64,16 +64,51 @@ fn unresolved(error: ResolveError) -> ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// What a front end needs to present the tenant.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "tenant_id": "acme", "name": "Acme Car Wash", "vertical": "car_wash", "loyalty_type": "hybrid",
+    "features": {"referrals": false}, "branding": {"primary_color": "#0b6e4f"}
+}))]
 struct TenantMeta<'a> {
     tenant_id: &'a str,
     name: &'a str,
+    #[schema(value_type = crate::openapi::Vertical)]
     vertical: Vertical,
+    #[schema(value_type = crate::openapi::LoyaltyType)]
     loyalty_type: LoyaltyType,
     features: &'a BTreeMap<String, bool>,
+    #[schema(value_type = crate::openapi::Branding)]
     branding: &'a Branding,
 }
 
+/// Which tenant a public document is for: `X-Tenant-ID`, else the host (the tenant's domain or
+/// subdomain), else the default tenant. `If-None-Match` with the last `ETag` gets 304.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "describes headers `resolve` and `cacheable_json` read"
+)]
+struct TenantDocumentHeaders {
+    /// The tenant's id.
+    #[param(rename = "X-Tenant-ID")]
+    x_tenant_id: Option<String>,
+    /// The `ETag` of the copy the client holds.
+    #[param(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+}
+
+/// The tenant's name, kind, loyalty type, features and branding.
+#[utoipa::path(
+    get, path = "/api/public/tenant-meta", tag = "public", operation_id = "tenant_meta",
+    params(TenantDocumentHeaders),
+    responses(
+        (status = 200, description = "The tenant's metadata; cacheable for 60 s, with an `ETag`.", body = TenantMeta),
+        (status = 304, description = "The client's copy (`If-None-Match`) is current."),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id or host, and there is no default tenant."),
+    )
+)]
 pub(crate) async fn meta(
     state: web::Data<HttpState>,
     request: HttpRequest,
@@ -90,7 +125,13 @@ pub(crate) async fn meta(
     cacheable_json(&request, "application/json", &body)
 }
 
-#[derive(Serialize)]
+/// The tenant's colours with the theme's defaults filled in.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "tenant_id": "acme", "name": "Acme Car Wash", "primary_color": "#0b6e4f",
+    "secondary_color": "#f2c14e", "background_color": "#ffffff", "text_color": "#1b1b1b",
+    "logo_url": null
+}))]
 struct ThemeBody<'a> {
     tenant_id: &'a str,
     name: String,
@@ -101,6 +142,16 @@ struct ThemeBody<'a> {
     logo_url: Option<String>,
 }
 
+/// The tenant's theme: every colour set, from its branding or its vertical's defaults.
+#[utoipa::path(
+    get, path = "/api/public/tenant-theme", tag = "public", operation_id = "tenant_theme",
+    params(TenantDocumentHeaders),
+    responses(
+        (status = 200, description = "The theme; cacheable for 60 s, with an `ETag`.", body = ThemeBody),
+        (status = 304, description = "The client's copy (`If-None-Match`) is current."),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id or host, and there is no default tenant."),
+    )
+)]
 pub(crate) async fn theme(
     state: web::Data<HttpState>,
     request: HttpRequest,
@@ -120,7 +171,7 @@ pub(crate) async fn theme(
 }
 
 /// A Web App Manifest (W3C), so a tenant's customer web app installs with its name and colours.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Manifest {
     name: String,
     short_name: String,
@@ -132,13 +183,24 @@ struct Manifest {
     icons: Vec<ManifestIcon>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ManifestIcon {
     src: String,
     sizes: &'static str,
     purpose: &'static str,
 }
 
+/// The tenant's Web App Manifest, so the customer's web app installs with its name and colours.
+#[utoipa::path(
+    get, path = "/api/public/tenant-manifest", tag = "public", operation_id = "tenant_manifest",
+    params(TenantDocumentHeaders),
+    responses(
+        (status = 200, description = "The manifest; cacheable for 60 s, with an `ETag`.", body = Manifest,
+            content_type = "application/manifest+json"),
+        (status = 304, description = "The client's copy (`If-None-Match`) is current."),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id or host, and there is no default tenant."),
+    )
+)]
 pub(crate) async fn manifest(
     state: web::Data<HttpState>,
     request: HttpRequest,

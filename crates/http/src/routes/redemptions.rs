@@ -20,13 +20,13 @@ use crate::throttle::Trier;
 use crate::views::{CustomerView, PageView, VoucherView};
 use crate::{ApiError, HttpState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RedeemBody {
     reward_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RedeemedResponse {
     #[serde(flatten)]
     voucher: VoucherView,
@@ -43,6 +43,21 @@ fn redeemed_response(redeemed: &Redeemed) -> Rendered {
     )
 }
 
+/// Spends the customer's points on a reward: deducts them, takes an item from stock and issues a
+/// voucher, in one transaction.
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/redemptions", tag = "redemptions", operation_id = "redeem_reward",
+    params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
+    request_body = RedeemBody,
+    responses(
+        (status = 201, description = "The voucher, with the customer's account after the spend.", body = RedeemedResponse),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
+        (status = 404, description = "`customer_not_found`, `reward_not_found`: the tenant has no such customer or reward."),
+        (status = 409, description = "`out_of_stock`: the reward's stock is used up. `conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
+        (status = 422, description = "`insufficient_points` (with `balance` and `requested`): the balance does not cover the reward. `reward_inactive`: the reward takes no new redemptions. `idempotency_key_reused`: the key was used with another body."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn redeem(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -66,7 +81,7 @@ pub(crate) async fn redeem(
 }
 
 /// `{"code": …}` or `{"qr_payload": …}`, exactly one.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FulfilBody {
     code: Option<String>,
@@ -79,6 +94,19 @@ fn fulfilled_response(voucher: &Voucher) -> Rendered {
 
 /// Fulfils a voucher; an `Idempotency-Key` is accepted, so a till that retries gets its 200 again
 /// instead of `already_fulfilled`.
+#[utoipa::path(
+    post, path = "/api/v1/redemptions/fulfill", tag = "redemptions", operation_id = "fulfil_voucher",
+    params(crate::openapi::OptionalIdempotencyKey),
+    request_body = FulfilBody,
+    responses(
+        (status = 200, description = "The voucher, now fulfilled.", body = VoucherView),
+        (status = 400, description = "`invalid_idempotency_key`: the `Idempotency-Key` header is unusable."),
+        (status = 404, description = "`redemption_not_found`: no live voucher of the tenant has this code or QR payload. Each counts against the key's and the tenant's wrong-code allowance."),
+        (status = 409, description = "`already_fulfilled`, `redemption_expired`, `redemption_cancelled`: the voucher cannot be fulfilled any more. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`validation_failed`: not exactly one of `code` and `qr_payload`. `idempotency_key_reused`: the key was used with another body."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn fulfil(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -133,7 +161,8 @@ pub(crate) async fn fulfil(
     fulfilled
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RedemptionQuery {
     limit: Option<u32>,
@@ -142,6 +171,13 @@ pub(crate) struct RedemptionQuery {
     customer_id: Option<String>,
 }
 
+/// The tenant's vouchers, newest first, optionally of one status or one customer.
+#[utoipa::path(
+    get, path = "/api/v1/redemptions", tag = "redemptions", operation_id = "list_vouchers",
+    params(RedemptionQuery),
+    responses((status = 200, description = "A page of vouchers.", body = PageView<VoucherView>)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -181,6 +217,15 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(vouchers, VoucherView::from)))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/redemptions/{id}", tag = "redemptions", operation_id = "get_voucher",
+    params(("id" = String, Path, description = "The voucher's id.")),
+    responses(
+        (status = 200, description = "The voucher; one past its expiry shows as expired.", body = VoucherView),
+        (status = 404, description = "`redemption_not_found`: the tenant has no voucher with this id."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -193,7 +238,7 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(VoucherView::from(voucher)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CancelledResponse {
     #[serde(flatten)]
     voucher: VoucherView,
@@ -211,6 +256,20 @@ fn cancelled_response(cancelled: &Cancelled) -> Rendered {
 }
 
 /// Cancels a voucher; an `Idempotency-Key` is accepted, so a retry gets the first response.
+/// Cancels an issued voucher: its points come back once, as a refund entry, and its stock item
+/// returns.
+#[utoipa::path(
+    post, path = "/api/v1/redemptions/{id}/cancel", tag = "redemptions", operation_id = "cancel_voucher",
+    params(("id" = String, Path, description = "The voucher's id."), crate::openapi::OptionalIdempotencyKey),
+    responses(
+        (status = 200, description = "The voucher, cancelled, with the customer's account after the refund.", body = CancelledResponse),
+        (status = 400, description = "`invalid_idempotency_key`: the `Idempotency-Key` header is unusable."),
+        (status = 404, description = "`redemption_not_found`: the tenant has no voucher with this id."),
+        (status = 409, description = "`already_fulfilled`, `redemption_expired`, `redemption_cancelled`: the voucher cannot be cancelled any more. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`idempotency_key_reused`: the key was used with another request."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn cancel(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -12,7 +12,7 @@ use crate::json::{JsonBody, present};
 use crate::views::{PageView, RewardView};
 use crate::{ApiError, HttpState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRewardBody {
     name: String,
@@ -23,7 +23,7 @@ pub(crate) struct NewRewardBody {
     valid_days: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RewardChangesBody {
     name: Option<String>,
@@ -36,7 +36,8 @@ pub(crate) struct RewardChangesBody {
     valid_days: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RewardQuery {
     limit: Option<u32>,
@@ -44,6 +45,16 @@ pub(crate) struct RewardQuery {
     active: Option<bool>,
 }
 
+/// Adds a reward to the catalog (tenant admin).
+#[utoipa::path(
+    post, path = "/api/v1/rewards", tag = "rewards", operation_id = "create_reward",
+    request_body = NewRewardBody,
+    responses(
+        (status = 201, description = "The reward.", body = RewardView),
+        (status = 422, description = "`validation_failed` (with `errors`): no name, a cost that is not positive, a negative stock, validity out of range."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn create(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -64,6 +75,13 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(RewardView::from(reward)))
 }
 
+/// The catalog, optionally only the active or the inactive rewards.
+#[utoipa::path(
+    get, path = "/api/v1/rewards", tag = "rewards", operation_id = "list_rewards",
+    params(RewardQuery),
+    responses((status = 200, description = "A page of rewards.", body = PageView<RewardView>)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -77,6 +95,15 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(rewards, RewardView::from)))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/rewards/{id}", tag = "rewards", operation_id = "get_reward",
+    params(("id" = String, Path, description = "The reward's id.")),
+    responses(
+        (status = 200, description = "The reward.", body = RewardView),
+        (status = 404, description = "`reward_not_found`: the tenant has no reward with this id."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -89,6 +116,19 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }
 
+/// Changes any subset of the reward (tenant admin); `null` clears the description or makes stock
+/// unlimited.
+#[utoipa::path(
+    patch, path = "/api/v1/rewards/{id}", tag = "rewards", operation_id = "update_reward",
+    params(("id" = String, Path, description = "The reward's id.")),
+    request_body = RewardChangesBody,
+    responses(
+        (status = 200, description = "The reward as changed.", body = RewardView),
+        (status = 404, description = "`reward_not_found`: the tenant has no reward with this id."),
+        (status = 422, description = "`validation_failed` (with `errors`): a value out of range."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn update(
     state: web::Data<HttpState>,
     caller: Authenticated,

@@ -14,19 +14,22 @@ use crate::json::{JsonBody, present};
 use crate::views::{IssuedKeyView, PageView, TenantView};
 use crate::{ApiError, HttpState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewTenantBody {
     id: String,
     name: String,
+    #[schema(value_type = crate::openapi::Vertical)]
     vertical: Vertical,
     #[serde(default = "default_loyalty_type")]
+    #[schema(value_type = crate::openapi::LoyaltyType)]
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
     primary_domain: Option<String>,
     subdomain: Option<String>,
     #[serde(default)]
+    #[schema(value_type = crate::openapi::Branding)]
     branding: Branding,
     #[serde(default)]
     features: BTreeMap<String, bool>,
@@ -36,11 +39,13 @@ fn default_loyalty_type() -> LoyaltyType {
     LoyaltyType::Hybrid
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TenantChangesBody {
     name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::Vertical>)]
     vertical: Option<Vertical>,
+    #[schema(value_type = Option<crate::openapi::LoyaltyType>)]
     loyalty_type: Option<LoyaltyType>,
     country: Option<String>,
     currency: Option<String>,
@@ -48,13 +53,15 @@ pub(crate) struct TenantChangesBody {
     primary_domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     subdomain: Option<Option<String>>,
+    #[schema(value_type = Option<crate::openapi::Branding>)]
     branding: Option<Branding>,
     features: Option<BTreeMap<String, bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeyBody {
+    #[schema(value_type = crate::openapi::Role)]
     pub role: Role,
     pub label: Option<String>,
 }
@@ -66,6 +73,17 @@ fn tenant_in_path(caller: &Authenticated, raw: &str) -> Result<TenantId, ApiErro
     TenantId::parse(raw).map_err(|_| LoyaltyError::NotFound(Resource::Tenant).into())
 }
 
+/// Creates a tenant (platform admin).
+#[utoipa::path(
+    post, path = "/api/v1/tenants", tag = "tenants", operation_id = "create_tenant",
+    request_body = NewTenantBody,
+    responses(
+        (status = 201, description = "The tenant.", body = TenantView),
+        (status = 409, description = "`tenant_exists`: a tenant has this id. `domain_taken` (with `field`): another tenant uses this primary domain or subdomain. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`validation_failed` (with `errors`): an id, country, currency, domain or colour that is not valid."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn create(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -90,6 +108,13 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(TenantView::from(tenant)))
 }
 
+/// Every tenant, by id (platform admin).
+#[utoipa::path(
+    get, path = "/api/v1/tenants", tag = "tenants", operation_id = "list_tenants",
+    params(PageQuery),
+    responses((status = 200, description = "A page of tenants.", body = PageView<TenantView>)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -102,6 +127,15 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(tenants, TenantView::from)))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "get_tenant",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 200, description = "The tenant.", body = TenantView),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn show(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -114,6 +148,19 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
+/// Changes any subset of the tenant's fields (platform admin).
+#[utoipa::path(
+    patch, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "update_tenant",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    request_body = TenantChangesBody,
+    responses(
+        (status = 200, description = "The tenant as changed.", body = TenantView),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id."),
+        (status = 409, description = "`domain_taken` (with `field`): another tenant uses this primary domain or subdomain. `conflict`: concurrent changes won repeatedly; retrying is safe."),
+        (status = 422, description = "`validation_failed` (with `errors`): a value that is not valid."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn update(
     state: web::Data<HttpState>,
     caller: Authenticated,
@@ -139,6 +186,18 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
+/// Issues a key for the tenant (platform admin): how a tenant gets its first admin key.
+#[utoipa::path(
+    post, path = "/api/v1/tenants/{id}/api-keys", tag = "tenants", operation_id = "issue_tenant_key",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    request_body = KeyBody,
+    responses(
+        (status = 201, description = "The key, with its secret `key` shown this once.", body = IssuedKeyView),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id."),
+        (status = 422, description = "`validation_failed` (with `errors`): a role a tenant key cannot have, or a label that is too long."),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn issue_key(
     state: web::Data<HttpState>,
     caller: Authenticated,
