@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoParams, Modify, ToSchema};
@@ -180,6 +182,7 @@ pub(crate) struct Branding {
 pub(crate) struct SharedResponses;
 
 const BEARER: &str = "bearer";
+const METRICS_TOKEN: &str = "metrics_token";
 
 /// Paths that never touch the database, so never answer `database_unavailable`.
 const WITHOUT_DATABASE: [&str; 3] = ["/health/live", "/metrics", "/api/openapi.json"];
@@ -200,6 +203,18 @@ impl Modify for SharedResponses {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            METRICS_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The service's `METRICS_TOKEN`, when it has one, as \
+                         `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
                 &mut item.get,
@@ -214,7 +229,8 @@ impl Modify for SharedResponses {
                 if path.starts_with("/api/") {
                     shared.push(("429", "`rate_limited`: too many requests from this client (or, on fulfil, too many wrong codes); wait `Retry-After` seconds."));
                 }
-                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                // Every route under /api/v1 takes an API key (each says so with `security`).
+                if path.starts_with("/api/v1/") {
                     shared.push((
                         "401",
                         "`unauthorized`: no API key, or one that is unknown or revoked.",
@@ -249,10 +265,20 @@ impl Modify for SharedResponses {
                 }
                 for (status, response) in responses.iter_mut() {
                     let is_error = status.starts_with('4') || status.starts_with('5');
-                    if let RefOr::T(response) = response
-                        && is_error
-                        && response.content.is_empty()
-                    {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if status == "429" || (status == "503" && path != "/health/ready") {
+                        response.headers.insert(
+                            "Retry-After".to_owned(),
+                            HeaderBuilder::new()
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                                .description(Some("Seconds to wait before trying again."))
+                                .build()
+                                .into(),
+                        );
+                    }
+                    if is_error && response.content.is_empty() {
                         response.content.insert(
                             PROBLEM_JSON.to_owned(),
                             ContentBuilder::new()

@@ -132,6 +132,7 @@ pub(crate) struct SpendRuleBody {
 /// The program, as read and as replaced with PUT (every field required).
 #[derive(Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"visits_per_reward": 10, "points_per_visit": 10, "spend_rule": {"points": 1, "per_amount_minor": 100}, "min_purchase_minor": 0, "min_minutes_between_visits": 60, "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [{"name": "Gold", "min_lifetime_points": 1000, "multiplier_percent": 150}], "points_expire_after_days": 365}))]
 pub(crate) struct ProgramBody {
     pub visits_per_reward: i64,
     pub points_per_visit: i64,

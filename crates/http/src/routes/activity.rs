@@ -20,6 +20,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
 pub(crate) struct VisitBody {
     occurred_at: Option<DateTime<Utc>>,
     note: Option<String>,
@@ -51,6 +52,9 @@ fn visit_response(posted: &Posted) -> Rendered {
     )
 }
 
+/// Records a visit.
+///
+/// A stamp and the program's points; the milestone voucher when it completes a card.
 #[utoipa::path(
     post, path = "/api/v1/customers/{id}/visits", tag = "activity", operation_id = "record_visit",
     params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
@@ -88,6 +92,7 @@ pub(crate) async fn visit(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_minor": 10500, "currency": "EUR", "reference": "receipt-0042"}))]
 pub(crate) struct PurchaseBody {
     amount_minor: i64,
     currency: String,
@@ -113,6 +118,9 @@ fn purchase_response(posted: &Posted) -> Rendered {
     )
 }
 
+/// Records a purchase.
+///
+/// The points its spend earns under the program.
 #[utoipa::path(
     post, path = "/api/v1/customers/{id}/purchases", tag = "activity", operation_id = "record_purchase",
     params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
@@ -159,6 +167,7 @@ pub(crate) async fn purchase(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": -20, "reason": "duplicate stamp removed"}))]
 pub(crate) struct AdjustmentBody {
     points: i64,
     reason: String,
@@ -185,6 +194,9 @@ fn adjustment_response(posted: &Posted) -> Rendered {
     )
 }
 
+/// Adjusts a balance by hand.
+///
+/// Signed points with a reason. Tenant admin.
 #[utoipa::path(
     post, path = "/api/v1/customers/{id}/adjustments", tag = "activity", operation_id = "adjust_points",
     params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
@@ -233,6 +245,7 @@ pub(crate) async fn adjust(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "purchase refunded at the till"}))]
 pub(crate) struct ReversalBody {
     reason: String,
 }
@@ -262,6 +275,10 @@ fn reversal_response(posted: &Posted) -> Rendered {
     )
 }
 
+/// Reverses a purchase's earning.
+///
+/// Takes back exactly what it gave, once; the balance may go below zero if the points were
+/// spent.
 #[utoipa::path(
     post, path = "/api/v1/ledger/{entry_id}/reversal", tag = "activity", operation_id = "reverse_entry",
     params(("entry_id" = String, Path, description = "The ledger entry to reverse."), crate::openapi::RequiredIdempotencyKey),
@@ -295,6 +312,9 @@ pub(crate) async fn reverse(
         .await
 }
 
+/// Reads a customer's ledger.
+///
+/// Newest first.
 #[utoipa::path(
     get, path = "/api/v1/customers/{id}/ledger", tag = "activity", operation_id = "customer_ledger",
     params(("id" = String, Path, description = "The customer's id."), PageQuery),

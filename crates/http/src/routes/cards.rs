@@ -5,8 +5,10 @@ use actix_web::{HttpResponse, web};
 use crate::views::CardBody;
 use crate::{ApiError, HttpState};
 
-/// The customer's own card: balance, stamps, live vouchers and the rewards within reach. The
-/// token is the card's only credential; it is never logged.
+/// The customer's own card.
+///
+/// Balance, stamps, live vouchers and the rewards within reach. The token is the card's only
+/// credential; it is never logged.
 #[utoipa::path(
     get, path = "/api/public/cards/{card_token}", tag = "public", operation_id = "card",
     params(("card_token" = String, Path, description = "The card's token, from the customer record's `card_token`.")),

@@ -19,6 +19,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Zoë Müller", "phone": "+4915123456789"}))]
 pub(crate) struct NewCustomerBody {
     name: Option<String>,
     phone: Option<String>,
@@ -28,6 +29,7 @@ pub(crate) struct NewCustomerBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "zoe@example.com", "external_id": null}))]
 pub(crate) struct CustomerChangesBody {
     #[serde(default, deserialize_with = "present")]
     name: Option<Option<String>>,
@@ -55,9 +57,10 @@ fn enrolment_response(customer: &Customer) -> Rendered {
     render_json(201, &CustomerView::from(customer.clone()))
 }
 
-/// Enrols a customer; an `Idempotency-Key` is accepted, so a retried enrolment gets the first
-/// response rather than a conflict with itself.
-/// Enrols a customer at the counter: at least one of phone, email and external id.
+/// Enrols a customer.
+///
+/// At least one of phone, email and external id. An `Idempotency-Key` is accepted, so a
+/// retried enrolment gets the first response rather than a conflict with itself.
 #[utoipa::path(
     post, path = "/api/v1/customers", tag = "customers", operation_id = "enrol_customer",
     params(crate::openapi::OptionalIdempotencyKey),
@@ -94,7 +97,9 @@ pub(crate) async fn enrol(
         .await
 }
 
-/// The tenant's customers, newest first, or the one with an exact phone, email or external id.
+/// Lists customers, or finds one.
+///
+/// Newest first; or the one with an exact `phone`, `email` or `external_id`.
 #[utoipa::path(
     get, path = "/api/v1/customers", tag = "customers", operation_id = "list_customers",
     params(CustomerQuery),
@@ -133,6 +138,9 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
 }
 
+/// Reads a customer.
+///
+/// With their account's totals and tier.
 #[utoipa::path(
     get, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "get_customer",
     params(("id" = String, Path, description = "The customer's id.")),
@@ -154,7 +162,9 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 
-/// Changes any subset of the customer's details; `null` clears one, but one identifier remains.
+/// Changes a customer's details.
+///
+/// Any subset; `null` clears one, but one identifier remains.
 #[utoipa::path(
     patch, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "update_customer",
     params(("id" = String, Path, description = "The customer's id.")),

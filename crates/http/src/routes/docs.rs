@@ -91,7 +91,9 @@ pub fn openapi_document() -> &'static str {
     &OPENAPI_JSON
 }
 
-/// Describes every route, request, response and error of this API.
+/// This document.
+///
+/// Every route, request, response and error of this API, OpenAPI 3.1.
 #[utoipa::path(
     get, path = "/api/openapi.json", tag = "operations", operation_id = "openapi_document",
     responses((status = 200, description = "This document, OpenAPI 3.1.", content_type = "application/json"))

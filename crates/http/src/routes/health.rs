@@ -13,7 +13,9 @@ use crate::{ApiError, HttpState};
 /// Readiness answers within this bound even when the database hangs.
 const READINESS_DEADLINE: Duration = Duration::from_millis(1800);
 
-/// The process is up; touches nothing else.
+/// The process is up.
+///
+/// Touches nothing else: an orchestrator's liveness probe.
 #[utoipa::path(
     get, path = "/health/live", tag = "operations", operation_id = "liveness",
     responses((status = 200, description = "The process is up.", body = Liveness,
@@ -47,8 +49,10 @@ pub(crate) struct Checks {
     migrations: &'static str,
 }
 
-/// Whether the database answers and its migrations are applied, within 1.8 s even when the
-/// database hangs.
+/// Whether the service can serve.
+///
+/// The database answers and every migration is applied; answered within 1.8 s even when the
+/// database hangs. 503 while the process drains before it stops.
 #[utoipa::path(
     get, path = "/health/ready", tag = "operations", operation_id = "readiness",
     responses(

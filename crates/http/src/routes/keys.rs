@@ -11,7 +11,9 @@ use crate::json::JsonBody;
 use crate::views::{IssuedKeyView, KeyView, PageView};
 use crate::{ApiError, HttpState};
 
-/// Issues a key for the caller's tenant (tenant admin).
+/// Issues a key for the caller's tenant.
+///
+/// Tenant admin. The secret is in this answer only.
 #[utoipa::path(
     post, path = "/api/v1/api-keys", tag = "api-keys", operation_id = "issue_key",
     request_body = KeyBody,
@@ -33,7 +35,9 @@ pub(crate) async fn issue(
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
 
-/// The tenant's keys, never their secrets (tenant admin).
+/// Lists the tenant's keys.
+///
+/// Never their secrets. Tenant admin.
 #[utoipa::path(
     get, path = "/api/v1/api-keys", tag = "api-keys", operation_id = "list_keys",
     params(PageQuery),
@@ -52,7 +56,9 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(keys, KeyView::from)))
 }
 
-/// Revokes the key; it stops working at once. Revoking a revoked key succeeds again.
+/// Revokes a key.
+///
+/// It stops working at once. Revoking a revoked key succeeds again. Tenant admin.
 #[utoipa::path(
     delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", operation_id = "revoke_key",
     params(("id" = String, Path, description = "The key's id.")),

@@ -6,8 +6,10 @@ use loyalty_domain::auth::AuthError;
 
 use crate::{ApiError, HttpState};
 
-/// Counters, histograms and gauges of this process, in the Prometheus text format. When the
-/// service has a metrics token, it must come as `Authorization: Bearer <token>`.
+/// The process's metrics, Prometheus text format.
+///
+/// Requests by route, latency, the database pool, ledger entries and vouchers, the expiry
+/// sweep. When the service has a `METRICS_TOKEN`, send it as `Authorization: Bearer <token>`.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses(

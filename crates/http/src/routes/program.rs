@@ -9,7 +9,9 @@ use crate::json::JsonBody;
 use crate::views::ProgramBody;
 use crate::{ApiError, HttpState};
 
-/// The tenant's program; a tenant that never saved one runs on the default.
+/// Reads the tenant's program.
+///
+/// A tenant that never saved one runs on the default program.
 #[utoipa::path(
     get, path = "/api/v1/program", tag = "program", operation_id = "get_program",
     responses((status = 200, description = "The program.", body = ProgramBody)),
@@ -25,7 +27,9 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(ProgramBody::from(program)))
 }
 
-/// Replaces the tenant's program (tenant admin); it applies to activity from now on.
+/// Replaces the tenant's program.
+///
+/// It applies to activity from now on. Tenant admin.
 #[utoipa::path(
     put, path = "/api/v1/program", tag = "program", operation_id = "replace_program",
     request_body = ProgramBody,

@@ -99,7 +99,9 @@ struct TenantDocumentHeaders {
     if_none_match: Option<String>,
 }
 
-/// The tenant's name, kind, loyalty type, features and branding.
+/// The tenant's metadata.
+///
+/// Its name, kind, loyalty type, features and branding.
 #[utoipa::path(
     get, path = "/api/public/tenant-meta", tag = "public", operation_id = "tenant_meta",
     params(TenantDocumentHeaders),
@@ -128,8 +130,8 @@ pub(crate) async fn meta(
 /// The tenant's colours with the theme's defaults filled in.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(example = json!({
-    "tenant_id": "acme", "name": "Acme Car Wash", "primary_color": "#0b6e4f",
-    "secondary_color": "#f2c14e", "background_color": "#ffffff", "text_color": "#1b1b1b",
+    "tenant_id": "default", "name": "Default", "primary_color": "#2563eb",
+    "secondary_color": "#0f172a", "background_color": "#ffffff", "text_color": "#111827",
     "logo_url": null
 }))]
 struct ThemeBody<'a> {
@@ -142,7 +144,9 @@ struct ThemeBody<'a> {
     logo_url: Option<String>,
 }
 
-/// The tenant's theme: every colour set, from its branding or its vertical's defaults.
+/// The tenant's theme.
+///
+/// Every colour set, from its branding or its vertical's defaults.
 #[utoipa::path(
     get, path = "/api/public/tenant-theme", tag = "public", operation_id = "tenant_theme",
     params(TenantDocumentHeaders),
@@ -190,7 +194,9 @@ struct ManifestIcon {
     purpose: &'static str,
 }
 
-/// The tenant's Web App Manifest, so the customer's web app installs with its name and colours.
+/// The tenant's Web App Manifest.
+///
+/// So the customer's web app installs with the tenant's name and colours.
 #[utoipa::path(
     get, path = "/api/public/tenant-manifest", tag = "public", operation_id = "tenant_manifest",
     params(TenantDocumentHeaders),

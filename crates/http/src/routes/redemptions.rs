@@ -22,6 +22,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reward_id": "0192f0c4-5b1e-7c2a-9d1e-3f4a5b6c7d8e"}))]
 pub(crate) struct RedeemBody {
     reward_id: String,
 }
@@ -43,8 +44,9 @@ fn redeemed_response(redeemed: &Redeemed) -> Rendered {
     )
 }
 
-/// Spends the customer's points on a reward: deducts them, takes an item from stock and issues a
-/// voucher, in one transaction.
+/// Redeems points for a reward.
+///
+/// Deducts the points, takes an item from stock and issues a voucher, in one transaction.
 #[utoipa::path(
     post, path = "/api/v1/customers/{id}/redemptions", tag = "redemptions", operation_id = "redeem_reward",
     params(("id" = String, Path, description = "The customer's id."), crate::openapi::RequiredIdempotencyKey),
@@ -83,6 +85,7 @@ pub(crate) async fn redeem(
 /// `{"code": …}` or `{"qr_payload": …}`, exactly one.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "K7MQ-2XRD"}))]
 pub(crate) struct FulfilBody {
     code: Option<String>,
     qr_payload: Option<String>,
@@ -92,8 +95,10 @@ fn fulfilled_response(voucher: &Voucher) -> Rendered {
     render_json(200, &VoucherView::from(voucher.clone()))
 }
 
-/// Fulfils a voucher; an `Idempotency-Key` is accepted, so a till that retries gets its 200 again
-/// instead of `already_fulfilled`.
+/// Fulfils a voucher at the counter.
+///
+/// By its `code` or `qr_payload`, exactly once. An `Idempotency-Key` is accepted, so a till
+/// that retries gets its 200 again instead of `already_fulfilled`.
 #[utoipa::path(
     post, path = "/api/v1/redemptions/fulfill", tag = "redemptions", operation_id = "fulfil_voucher",
     params(crate::openapi::OptionalIdempotencyKey),
@@ -171,7 +176,9 @@ pub(crate) struct RedemptionQuery {
     customer_id: Option<String>,
 }
 
-/// The tenant's vouchers, newest first, optionally of one status or one customer.
+/// Lists vouchers.
+///
+/// Newest first, optionally of one `status` or one `customer_id`.
 #[utoipa::path(
     get, path = "/api/v1/redemptions", tag = "redemptions", operation_id = "list_vouchers",
     params(RedemptionQuery),
@@ -217,6 +224,9 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(vouchers, VoucherView::from)))
 }
 
+/// Reads a voucher.
+///
+/// One past its expiry shows as expired.
 #[utoipa::path(
     get, path = "/api/v1/redemptions/{id}", tag = "redemptions", operation_id = "get_voucher",
     params(("id" = String, Path, description = "The voucher's id.")),
@@ -255,9 +265,10 @@ fn cancelled_response(cancelled: &Cancelled) -> Rendered {
     )
 }
 
-/// Cancels a voucher; an `Idempotency-Key` is accepted, so a retry gets the first response.
-/// Cancels an issued voucher: its points come back once, as a refund entry, and its stock item
-/// returns.
+/// Cancels a voucher.
+///
+/// Its points come back once, as a refund entry, and its stock item returns. An
+/// `Idempotency-Key` is accepted, so a retry gets the first response.
 #[utoipa::path(
     post, path = "/api/v1/redemptions/{id}/cancel", tag = "redemptions", operation_id = "cancel_voucher",
     params(("id" = String, Path, description = "The voucher's id."), crate::openapi::OptionalIdempotencyKey),

@@ -14,6 +14,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Free wash", "cost_points": 100, "stock": 50, "valid_days": 30}))]
 pub(crate) struct NewRewardBody {
     name: String,
     description: Option<String>,
@@ -25,6 +26,7 @@ pub(crate) struct NewRewardBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
 pub(crate) struct RewardChangesBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -45,7 +47,9 @@ pub(crate) struct RewardQuery {
     active: Option<bool>,
 }
 
-/// Adds a reward to the catalog (tenant admin).
+/// Adds a reward to the catalog.
+///
+/// Tenant admin.
 #[utoipa::path(
     post, path = "/api/v1/rewards", tag = "rewards", operation_id = "create_reward",
     request_body = NewRewardBody,
@@ -75,7 +79,9 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(RewardView::from(reward)))
 }
 
-/// The catalog, optionally only the active or the inactive rewards.
+/// Lists the rewards.
+///
+/// Optionally only the active (`active=true`) or the inactive ones.
 #[utoipa::path(
     get, path = "/api/v1/rewards", tag = "rewards", operation_id = "list_rewards",
     params(RewardQuery),
@@ -95,6 +101,7 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(rewards, RewardView::from)))
 }
 
+/// Reads a reward.
 #[utoipa::path(
     get, path = "/api/v1/rewards/{id}", tag = "rewards", operation_id = "get_reward",
     params(("id" = String, Path, description = "The reward's id.")),
@@ -116,8 +123,9 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(RewardView::from(reward)))
 }
 
-/// Changes any subset of the reward (tenant admin); `null` clears the description or makes stock
-/// unlimited.
+/// Changes a reward.
+///
+/// Any subset; `null` clears the description or makes stock unlimited. Tenant admin.
 #[utoipa::path(
     patch, path = "/api/v1/rewards/{id}", tag = "rewards", operation_id = "update_reward",
     params(("id" = String, Path, description = "The reward's id.")),

@@ -16,6 +16,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "acme", "name": "Acme Car Wash", "vertical": "car_wash", "country": "DE", "currency": "EUR", "subdomain": "acme", "branding": {"primary_color": "#0b6e4f"}}))]
 pub(crate) struct NewTenantBody {
     id: String,
     name: String,
@@ -41,6 +42,7 @@ fn default_loyalty_type() -> LoyaltyType {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Car Wash & Café", "primary_domain": null}))]
 pub(crate) struct TenantChangesBody {
     name: Option<String>,
     #[schema(value_type = Option<crate::openapi::Vertical>)]
@@ -60,6 +62,7 @@ pub(crate) struct TenantChangesBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "staff", "label": "front counter till"}))]
 pub(crate) struct KeyBody {
     #[schema(value_type = crate::openapi::Role)]
     pub role: Role,
@@ -73,7 +76,9 @@ fn tenant_in_path(caller: &Authenticated, raw: &str) -> Result<TenantId, ApiErro
     TenantId::parse(raw).map_err(|_| LoyaltyError::NotFound(Resource::Tenant).into())
 }
 
-/// Creates a tenant (platform admin).
+/// Creates a tenant.
+///
+/// Platform admin.
 #[utoipa::path(
     post, path = "/api/v1/tenants", tag = "tenants", operation_id = "create_tenant",
     request_body = NewTenantBody,
@@ -108,7 +113,9 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(TenantView::from(tenant)))
 }
 
-/// Every tenant, by id (platform admin).
+/// Lists the tenants.
+///
+/// By id. Platform admin.
 #[utoipa::path(
     get, path = "/api/v1/tenants", tag = "tenants", operation_id = "list_tenants",
     params(PageQuery),
@@ -127,6 +134,9 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(PageView::of(tenants, TenantView::from)))
 }
 
+/// Reads a tenant.
+///
+/// Platform admin.
 #[utoipa::path(
     get, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "get_tenant",
     params(("id" = String, Path, description = "The tenant's id.")),
@@ -148,7 +158,9 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
-/// Changes any subset of the tenant's fields (platform admin).
+/// Changes a tenant.
+///
+/// Any subset of its fields; `null` clears the primary domain or subdomain. Platform admin.
 #[utoipa::path(
     patch, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "update_tenant",
     params(("id" = String, Path, description = "The tenant's id.")),
@@ -186,7 +198,9 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
-/// Issues a key for the tenant (platform admin): how a tenant gets its first admin key.
+/// Issues a key for a tenant.
+///
+/// How a tenant gets its first admin key. Platform admin.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{id}/api-keys", tag = "tenants", operation_id = "issue_tenant_key",
     params(("id" = String, Path, description = "The tenant's id.")),
