@@ -176,6 +176,46 @@ on_both_backends! {
         assert_eq!(written(&app), before, "no bad request wrote anything");
     }
 
+    async fn invalid_utf8_escapes_and_deeply_nested_json_get_4xx_and_write_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let customer = app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+        let before = written(&app);
+        // Percent escapes that decode to no UTF-8 at all: a lone byte, a broken sequence, a
+        // surrogate.
+        let reads = [
+            ("/api/public/cards/%FF".to_owned(), 404),
+            ("/api/public/cards/%C3%28".to_owned(), 404),
+            ("/api/v1/customers/%FF".to_owned(), 404),
+            ("/api/v1/rewards/%ED%A0%80".to_owned(), 404),
+            (format!("/api/v1/customers/{customer}/ledger?after=%FF"), 400),
+            ("/api/v1/customers?after=%C3%28".to_owned(), 400),
+            ("/api/v1/redemptions?status=%FF%FE".to_owned(), 400),
+            ("/api/v1/customers?limit=99999999999999999999".to_owned(), 400),
+        ];
+        for (path, expected) in reads {
+            let (status, body) = app.call("GET", &path, &acme.staff, None, None).await;
+            assert_eq!(status, expected, "{path}: {body}");
+        }
+        let json = Some("application/json");
+        let enrol = "/api/v1/customers";
+        let deep_array = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep_object = format!(
+            r#"{{"name": {}1{}}}"#,
+            r#"{"a":"#.repeat(1_000),
+            "}".repeat(1_000)
+        );
+        for body in [deep_array, deep_object] {
+            let (s, b, h) = post_raw(&app, enrol, &acme.staff, json, body.into()).await;
+            assert_problem(s, &b, &h, 400, "malformed_json");
+        }
+        let invalid_utf8 = b"{\"name\": \"\xff\xfe\", \"email\": \"x@example.com\"}".to_vec();
+        let (s, b, h) = post_raw(&app, enrol, &acme.staff, json, invalid_utf8).await;
+        assert_problem(s, &b, &h, 400, "malformed_json");
+        assert_eq!(written(&app), before, "no bad request wrote anything");
+    }
+
     async fn routes_methods_request_ids_and_headers(backend) {
         let app = TestApp::spawn(backend).await;
         let platform = app.platform_key();
