@@ -2,7 +2,7 @@
 //!
 //! Canonical variables only: DATABASE_URL, DATABASE_MIGRATION_URL, DEFAULT_TENANT, ENVIRONMENT,
 //! CSP_POLICY, ALLOWED_ORIGINS, HOST, PORT, LOG_FORMAT, EXPIRY_SWEEP_INTERVAL_SECS,
-//! SHUTDOWN_TIMEOUT_SECS, the rate limits RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE,
+//! SHUTDOWN_TIMEOUT_SECS, SHUTDOWN_DRAIN_SECS, the rate limits RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE,
 //! RATE_LIMIT_CARDS_PER_MINUTE, RATE_LIMIT_API_PER_MINUTE and TRUSTED_PROXY_HOPS, the database
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
@@ -20,7 +20,7 @@ use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 23] = [
+const VARIABLES: [&str; 24] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -32,6 +32,7 @@ const VARIABLES: [&str; 23] = [
     "LOG_FORMAT",
     "EXPIRY_SWEEP_INTERVAL_SECS",
     "SHUTDOWN_TIMEOUT_SECS",
+    "SHUTDOWN_DRAIN_SECS",
     "RATE_LIMIT_TENANT_DOCUMENTS_PER_MINUTE",
     "RATE_LIMIT_CARDS_PER_MINUTE",
     "RATE_LIMIT_API_PER_MINUTE",
@@ -56,6 +57,7 @@ const MAX_SWEEP_SECS: u64 = 86_400;
 /// than any request should, shorter than an orchestrator's usual grace period before it kills.
 const DEFAULT_SHUTDOWN_SECS: u64 = 30;
 const MAX_SHUTDOWN_SECS: u64 = 3_600;
+const MAX_DRAIN_SECS: u64 = 300;
 const MAX_PER_MINUTE: u64 = 1_000_000;
 const MAX_PROXY_HOPS: u64 = 10;
 const MAX_POOL_SIZE: u64 = 1_000;
@@ -107,6 +109,9 @@ pub struct Settings {
     pub expiry_sweep_interval: Duration,
     /// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
     pub shutdown_timeout: Duration,
+    /// How long readiness answers 503 after SIGTERM, while the process still serves, before it
+    /// stops accepting connections: the time a load balancer needs to stop sending it traffic.
+    pub shutdown_drain: Duration,
     /// Requests per minute per client IP and per API key, and the proxies to trust.
     pub rate_limits: RateLimitSettings,
     /// The connection pool and the limits on every database session.
@@ -183,6 +188,7 @@ struct Raw {
     log_format: Option<String>,
     expiry_sweep_interval_secs: Option<String>,
     shutdown_timeout_secs: Option<String>,
+    shutdown_drain_secs: Option<String>,
     rate_limit_tenant_documents_per_minute: Option<String>,
     rate_limit_cards_per_minute: Option<String>,
     rate_limit_api_per_minute: Option<String>,
@@ -479,6 +485,15 @@ impl Settings {
             }
             token => token.map(MetricsToken::new),
         };
+        let drain_secs = match raw.shutdown_drain_secs.as_deref().map(str::trim) {
+            None | Some("") | Some("0") => 0,
+            _ => bounded(
+                "SHUTDOWN_DRAIN_SECS",
+                raw.shutdown_drain_secs,
+                0,
+                MAX_DRAIN_SECS,
+            )?,
+        };
         Ok(Self {
             environment,
             database_url,
@@ -491,6 +506,7 @@ impl Settings {
             log_format,
             expiry_sweep_interval: Duration::from_secs(sweep_secs),
             shutdown_timeout: Duration::from_secs(shutdown_secs),
+            shutdown_drain: Duration::from_secs(drain_secs),
             rate_limits,
             database_pool,
             cache_ttl,
@@ -732,6 +748,37 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_drain_delay_defaults_to_none_and_is_bounded() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.shutdown_drain, Duration::ZERO);
+        let s = Settings::load(None, &env(&[("SHUTDOWN_DRAIN_SECS", "10")]))
+            .unwrap()
+            .settings;
+        assert_eq!(s.shutdown_drain, Duration::from_secs(10));
+        for value in ["301", "-1", "soon"] {
+            let error = Settings::load(None, &env(&[("SHUTDOWN_DRAIN_SECS", value)])).unwrap_err();
+            assert!(
+                error.to_string().starts_with("SHUTDOWN_DRAIN_SECS"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_token_is_kept_out_of_debug_output_and_must_be_one_word() {
+        let s = Settings::load(None, &env(&[("METRICS_TOKEN", "s3cret-scrape")]))
+            .unwrap()
+            .settings;
+        assert_eq!(
+            s.metrics_token,
+            Some(MetricsToken::new("s3cret-scrape".into()))
+        );
+        assert!(!format!("{s:?}").contains("s3cret-scrape"));
+        let error = Settings::load(None, &env(&[("METRICS_TOKEN", "two words")])).unwrap_err();
+        assert!(error.to_string().starts_with("METRICS_TOKEN"), "{error}");
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     lifecycle: Arc<Lifecycle>,
+    drain: std::time::Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -140,6 +141,7 @@ impl Application {
             server,
             address,
             lifecycle,
+            drain: settings.shutdown_drain,
         })
     }
 
@@ -156,16 +158,25 @@ impl Application {
         self.server.await
     }
 
-    /// Serves until SIGTERM or SIGINT (Ctrl-C), then drains: no new connections, readiness
-    /// answers 503, the sweep starts nothing new, and requests in flight finish (for up to
-    /// `SHUTDOWN_TIMEOUT_SECS`) before it returns.
+    /// Serves until SIGTERM or SIGINT (Ctrl-C), then drains: readiness answers 503 and the
+    /// sweep starts nothing new; after `SHUTDOWN_DRAIN_SECS` (still serving, so a load balancer
+    /// sees the 503 and moves traffic away) no new connections are taken, and requests in flight
+    /// finish (for up to `SHUTDOWN_TIMEOUT_SECS`) before it returns.
     pub async fn serve_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let lifecycle = self.lifecycle.clone();
+        let drain = self.drain;
         actix_web::rt::spawn(async move {
             shutdown_requested().await;
-            tracing::info!("shutting down: finishing the requests in flight");
             lifecycle.start_draining();
+            if !drain.is_zero() {
+                tracing::info!(
+                    drain_secs = drain.as_secs(),
+                    "shutting down: readiness answers 503 while traffic moves away"
+                );
+                actix_web::rt::time::sleep(drain).await;
+            }
+            tracing::info!("shutting down: finishing the requests in flight");
             handle.stop(true).await;
         });
         self.server.await?;

@@ -43,3 +43,26 @@ on_both_backends! {
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = 'visit'"), 1);
     }
 }
+
+on_both_backends! {
+    async fn during_the_drain_delay_readiness_is_503_and_requests_are_still_served(backend) {
+        let app = one_process(TestDb::create(backend), &[("SHUTDOWN_DRAIN_SECS", "2")]);
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        assert_eq!(app.get("/health/ready").await.status(), 200);
+
+        let server = &app.processes()[0];
+        server.terminate();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ready = app.get("/health/ready").await;
+        assert_eq!(ready.status(), 503);
+        assert_eq!(ready.json::<serde_json::Value>().await.unwrap(), json!({"status": "draining"}));
+        assert_eq!(app.get("/health/live").await.status(), 200, "still alive");
+        let (status, body) = app.call("GET", "/api/v1/program", &acme.staff, None, None).await;
+        assert_eq!(status, 200, "still serving while traffic moves away: {body}");
+        assert!(server.exit_within(Duration::ZERO).is_none(), "still draining");
+
+        let exit = server.exit_within(Duration::from_secs(20)).expect("the process exits");
+        assert!(exit.success(), "{exit:?}");
+    }
+}
