@@ -130,8 +130,13 @@ pub fn api_key(database: Database, command: ApiKeyCommand) -> Result<(), AdminEr
     Ok(())
 }
 
-pub fn jobs(database: Database, command: JobsCommand) -> Result<(), AdminError> {
-    let loyalty = service(&database)?;
+/// Runs a job now; idempotency records older than `idempotency_ttl` are deleted by the sweep.
+pub fn jobs(
+    database: Database,
+    idempotency_ttl: std::time::Duration,
+    command: JobsCommand,
+) -> Result<(), AdminError> {
+    let loyalty = service(&database)?.with_idempotency_ttl(idempotency_ttl);
     let JobsCommand::RunExpiry = command;
     match database
         .exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())
@@ -140,8 +145,12 @@ pub fn jobs(database: Database, command: JobsCommand) -> Result<(), AdminError> 
         Some(report) => {
             let report = report?;
             println!(
-                "expired {} voucher(s); refunded {} point(s); expired {} unspent point(s)",
-                report.expired, report.refunded_points, report.expired_points
+                "expired {} voucher(s); refunded {} point(s); expired {} unspent point(s); \
+                 forgot {} idempotency key(s)",
+                report.expired,
+                report.refunded_points,
+                report.expired_points,
+                report.forgotten_idempotency_keys
             );
         }
         None => println!("another process is expiring vouchers right now; nothing done"),

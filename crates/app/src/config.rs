@@ -7,7 +7,7 @@
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
-//! CACHE_TTL_MS and METRICS_TOKEN. A TOML file uses the same names in
+//! CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS and METRICS_TOKEN. A TOML file uses the same names in
 //! lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 24] = [
+const VARIABLES: [&str; 25] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -44,6 +44,7 @@ const VARIABLES: [&str; 24] = [
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "DATABASE_STATEMENT_CACHE",
     "CACHE_TTL_MS",
+    "IDEMPOTENCY_TTL_HOURS",
     "METRICS_TOKEN",
 ];
 
@@ -64,6 +65,9 @@ const MAX_POOL_SIZE: u64 = 1_000;
 /// Long enough to spare the database a read per request, short enough that a change made
 /// through another replica is seen within seconds.
 const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 48;
+/// A year: idempotency records are a retry window, not an archive.
+const MAX_IDEMPOTENCY_TTL_HOURS: u64 = 8_760;
 /// The longest any of the database waits may be set to: ten minutes.
 const MAX_WAIT_MS: u64 = 600_000;
 
@@ -118,6 +122,8 @@ pub struct Settings {
     pub database_pool: PoolSettings,
     /// How long an API key's record and a public request's tenant are cached in this process.
     pub cache_ttl: Duration,
+    /// How long an idempotency key answers retries; the expiry sweep deletes older records.
+    pub idempotency_ttl: Duration,
     /// The bearer token `/metrics` requires; open to all when unset.
     pub metrics_token: Option<MetricsToken>,
 }
@@ -200,6 +206,7 @@ struct Raw {
     database_idle_in_transaction_timeout_ms: Option<String>,
     database_statement_cache: Option<String>,
     cache_ttl_ms: Option<String>,
+    idempotency_ttl_hours: Option<String>,
     metrics_token: Option<String>,
 }
 
@@ -479,6 +486,12 @@ impl Settings {
             DEFAULT_SHUTDOWN_SECS,
             MAX_SHUTDOWN_SECS,
         )?;
+        let idempotency_hours = bounded(
+            "IDEMPOTENCY_TTL_HOURS",
+            raw.idempotency_ttl_hours,
+            DEFAULT_IDEMPOTENCY_TTL_HOURS,
+            MAX_IDEMPOTENCY_TTL_HOURS,
+        )?;
         let metrics_token = match text(raw.metrics_token) {
             Some(token) if !token.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(ConfigError::MetricsToken);
@@ -510,6 +523,7 @@ impl Settings {
             rate_limits,
             database_pool,
             cache_ttl,
+            idempotency_ttl: Duration::from_secs(idempotency_hours * 3_600),
             metrics_token,
         })
     }
@@ -746,6 +760,24 @@ mod tests {
             assert!(
                 matches!(origins(bad, "local"), Err(ConfigError::AllowedOrigin(_))),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn idempotency_records_live_two_days_unless_configured() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.idempotency_ttl, Duration::from_secs(48 * 3_600));
+        let s = Settings::load(None, &env(&[("IDEMPOTENCY_TTL_HOURS", "1")]))
+            .unwrap()
+            .settings;
+        assert_eq!(s.idempotency_ttl, Duration::from_secs(3_600));
+        for value in ["0", "8761", "two days"] {
+            let error =
+                Settings::load(None, &env(&[("IDEMPOTENCY_TTL_HOURS", value)])).unwrap_err();
+            assert!(
+                error.to_string().starts_with("IDEMPOTENCY_TTL_HOURS"),
+                "{error}"
             );
         }
     }

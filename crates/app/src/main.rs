@@ -78,7 +78,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs(command) => {
-            admin::jobs(open_database(cli.config.as_deref())?, command)?;
+            let settings = load_settings(cli.config.as_deref())?;
+            let database = connect(&settings.database_url, settings.database_pool)?;
+            admin::jobs(database, settings.idempotency_ttl, command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey(command) => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
+use loyalty_domain::service::SweepReport;
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{
@@ -99,8 +100,9 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
         let metrics = Arc::new(Metrics::new().map_err(StartupError::Metrics)?);
         let database = Arc::new(database.with_commit_observer(metrics.clone()));
-        let loyalty =
-            Loyalty::new(database.clone(), clock).with_caches(Caches::new(settings.cache_ttl));
+        let loyalty = Loyalty::new(database.clone(), clock)
+            .with_caches(Caches::new(settings.cache_ttl))
+            .with_idempotency_ttl(settings.idempotency_ttl);
         let pool = settings.database_pool;
         let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
         let lifecycle = Arc::new(Lifecycle::default());
@@ -230,11 +232,12 @@ async fn sweep_periodically(
             metrics.observe_sweep(outcome);
         }
         match swept {
-            Ok(Ok(Some(Ok(report)))) if report.expired > 0 || report.expired_points > 0 => {
+            Ok(Ok(Some(Ok(report)))) if report != SweepReport::default() => {
                 tracing::info!(
                     expired_vouchers = report.expired,
                     refunded_points = report.refunded_points,
                     expired_points = report.expired_points,
+                    forgotten_idempotency_keys = report.forgotten_idempotency_keys,
                     "expiry sweep"
                 );
             }

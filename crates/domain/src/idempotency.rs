@@ -1,7 +1,12 @@
-//! Idempotent requests: a mutating request repeated with the same key (same
-//! tenant, same route, same body) applies once and gets the first response again.
+//! Idempotent requests: a mutating request repeated with the same key (same API key, same
+//! route, same body) applies once and gets the first response again, for as long as the record
+//! is kept.
 
 use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::tenant::TenantId;
 
 /// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +41,14 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
+/// Whose idempotency keys a record belongs to: the API key that sent the request, within its
+/// tenant. Two tills (two keys) that both send `visit-1` make two visits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyScope {
+    pub tenant: TenantId,
+    pub api_key_id: String,
+}
+
 /// The response a request produced, kept to answer its retries. The domain treats it as opaque.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -43,6 +56,8 @@ pub struct StoredResponse {
     pub fingerprint: String,
     pub status: u16,
     pub body: String,
+    /// When the key was first claimed; the record is kept for the idempotency time to live.
+    pub claimed_at: DateTime<Utc>,
 }
 
 /// Why a use case's result could not be turned into the response to store; the adapter's error.

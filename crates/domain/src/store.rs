@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::LoyaltyError;
 use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
-use crate::idempotency::{IdempotencyKey, StoredResponse};
+use crate::idempotency::{IdempotencyKey, IdempotencyScope, StoredResponse};
 use crate::ids::{ApiKeyId, CustomerId, LedgerEntryId, LotId, RewardId, VoucherId};
 use crate::ledger::LedgerEntry;
 use crate::lots::{Draw, Lot};
@@ -172,16 +172,18 @@ pub trait LedgerRecords {
 }
 
 pub trait IdempotencyRecords {
+    /// The record of `key` in `scope`. Records made before keys were scoped (no API key) answer
+    /// for every key of their tenant until they expire.
     fn idempotency(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredResponse>, StoreError>;
     /// Takes the key for this transaction before its work runs: a concurrent request with the
     /// same key then waits on it, and once this one commits it finds the stored response.
     fn claim_idempotency(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
@@ -189,10 +191,22 @@ pub trait IdempotencyRecords {
     /// Stores the response under the key this transaction claimed.
     fn record_response(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError>;
+    /// Deletes the record of `key` (one past its time to live), so that it can be claimed anew.
+    fn forget_idempotency(
+        &mut self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError>;
+    /// Deletes up to `limit` records of every tenant claimed before `before`; returns how many.
+    fn forget_idempotency_before(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 pub trait RewardRecords {

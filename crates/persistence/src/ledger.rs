@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
-use loyalty_domain::idempotency::{IdempotencyKey, StoredResponse};
+use loyalty_domain::idempotency::{IdempotencyKey, IdempotencyScope, StoredResponse};
 use loyalty_domain::ids::{CustomerId, LedgerEntryId, VoucherId};
 use loyalty_domain::ledger::{EntryKind, LedgerEntry};
 use loyalty_domain::page::PageRequest;
@@ -171,7 +171,7 @@ impl LedgerRecords for Tx<'_> {
     }
 }
 
-/// A stored response as the domain reads and writes it: every column but the tenant and key
+/// A stored response as the domain reads and writes it: every column but the scope and key
 /// (the query's key) and the time of the claim. Reading yields owned text; writing borrows it.
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
@@ -180,6 +180,7 @@ struct ResponseRow<'a> {
     fingerprint: Cow<'a, str>,
     status_code: i32,
     response_body: Cow<'a, str>,
+    created_at: NaiveDateTime,
 }
 
 /// An idempotency key as claimed: the whole row.
@@ -188,20 +189,27 @@ struct ResponseRow<'a> {
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct IdempotencyRow<'a> {
     tenant_id: &'a str,
+    api_key_id: &'a str,
     idempotency_key: &'a str,
     #[diesel(embed)]
     response: ResponseRow<'a>,
-    created_at: NaiveDateTime,
 }
+
+/// The API key id of records made before keys were scoped: they answer for the whole tenant.
+const UNSCOPED: &str = "";
 
 impl IdempotencyRecords for Tx<'_> {
     fn idempotency(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredResponse>, StoreError> {
+        // The caller's own record sorts before an unscoped one ('' is the least text).
         let row = idempotency_keys::table
-            .find((tenant.as_str(), key.as_str()))
+            .filter(idempotency_keys::tenant_id.eq(scope.tenant.as_str()))
+            .filter(idempotency_keys::idempotency_key.eq(key.as_str()))
+            .filter(idempotency_keys::api_key_id.eq_any([scope.api_key_id.as_str(), UNSCOPED]))
+            .order(idempotency_keys::api_key_id.desc())
             .select(ResponseRow::as_select())
             .first(self.conn)
             .optional()
@@ -213,13 +221,14 @@ impl IdempotencyRecords for Tx<'_> {
                 fingerprint: row.fingerprint.into_owned(),
                 status,
                 body: row.response_body.into_owned(),
+                claimed_at: row.created_at.and_utc(),
             })
         })
     }
 
     fn claim_idempotency(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
@@ -227,14 +236,15 @@ impl IdempotencyRecords for Tx<'_> {
         // Status 0 and no body until record_response; never visible outside this transaction.
         diesel::insert_into(idempotency_keys::table)
             .values(IdempotencyRow {
-                tenant_id: tenant.as_str(),
+                tenant_id: scope.tenant.as_str(),
+                api_key_id: &scope.api_key_id,
                 idempotency_key: key.as_str(),
                 response: ResponseRow {
                     fingerprint: Cow::Borrowed(fingerprint),
                     status_code: 0,
                     response_body: Cow::Borrowed(""),
+                    created_at: naive(at),
                 },
-                created_at: naive(at),
             })
             .execute(self.conn)
             .map_err(store_error)?;
@@ -243,17 +253,64 @@ impl IdempotencyRecords for Tx<'_> {
 
     fn record_response(
         &mut self,
-        tenant: &TenantId,
+        scope: &IdempotencyScope,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        diesel::update(idempotency_keys::table.find((tenant.as_str(), key.as_str())))
-            .set((
-                idempotency_keys::status_code.eq(i32::from(response.status)),
-                idempotency_keys::response_body.eq(&response.body),
-            ))
-            .execute(self.conn)
-            .map_err(store_error)?;
+        diesel::update(idempotency_keys::table.find((
+            scope.tenant.as_str(),
+            scope.api_key_id.as_str(),
+            key.as_str(),
+        )))
+        .set((
+            idempotency_keys::status_code.eq(i32::from(response.status)),
+            idempotency_keys::response_body.eq(&response.body),
+        ))
+        .execute(self.conn)
+        .map_err(store_error)?;
         Ok(())
+    }
+
+    fn forget_idempotency(
+        &mut self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        diesel::delete(
+            idempotency_keys::table
+                .filter(idempotency_keys::tenant_id.eq(scope.tenant.as_str()))
+                .filter(idempotency_keys::idempotency_key.eq(key.as_str()))
+                .filter(idempotency_keys::api_key_id.eq_any([scope.api_key_id.as_str(), UNSCOPED])),
+        )
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn forget_idempotency_before(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        // One bounded batch, the oldest first, in two statements on the created_at index: the
+        // claim time of the limit-th oldest due record, then everything due up to it (records
+        // claimed in the same microsecond may take a batch a little past the limit).
+        let before = naive(before);
+        let due = idempotency_keys::table.filter(idempotency_keys::created_at.lt(before));
+        let last_of_batch: Option<NaiveDateTime> = due
+            .order(idempotency_keys::created_at)
+            .select(idempotency_keys::created_at)
+            .offset(limit.saturating_sub(1))
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        let deleted = match last_of_batch {
+            Some(last) => {
+                diesel::delete(due.filter(idempotency_keys::created_at.le(last))).execute(self.conn)
+            }
+            None => diesel::delete(due).execute(self.conn),
+        }
+        .map_err(store_error)?;
+        Ok(deleted as u64)
     }
 }

@@ -90,8 +90,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (tenant_id, idempotency_key) {
+    idempotency_keys (tenant_id, api_key_id, idempotency_key) {
         tenant_id -> Text,
+        api_key_id -> Text,
         idempotency_key -> Text,
         fingerprint -> Text,
         status_code -> Integer,

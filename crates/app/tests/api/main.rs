@@ -15,6 +15,7 @@ mod concurrency;
 mod cors;
 mod customers;
 mod health;
+mod idempotency;
 mod isolation;
 mod logs;
 mod metrics;

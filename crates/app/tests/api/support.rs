@@ -740,6 +740,11 @@ impl TestApp {
             )
             .await;
         assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        self.tenant_keys(platform, id).await
+    }
+
+    /// Issues a tenant_admin and a staff key for tenant `id`, as the platform admin.
+    pub async fn tenant_keys(&self, platform: &str, id: &str) -> Tenant {
         let mut keys = Vec::new();
         for role in ["tenant_admin", "staff"] {
             let issued = self

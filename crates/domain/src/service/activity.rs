@@ -58,7 +58,7 @@ impl Loyalty {
         idempotent: Option<Idempotent<'_, Posted>>,
         plan: &mut Planner<'_>,
     ) -> Result<Outcome<Posted>, LoyaltyError> {
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller.principal, tenant, idempotent, |uow| {
             self.post_planned(uow, caller, tenant, customer_id, plan)
         })
     }
@@ -178,7 +178,7 @@ impl Loyalty {
         idempotent: Option<Idempotent<'_, Posted>>,
     ) -> Result<Outcome<Posted>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller.principal, tenant, idempotent, |uow| {
             let original = uow
                 .entry(tenant, entry_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::LedgerEntry))?;

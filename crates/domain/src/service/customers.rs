@@ -82,7 +82,7 @@ impl Loyalty {
         let tenant = caller.tenant_as(Role::Staff)?;
         let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller, tenant, idempotent, |uow| {
             let country = tenant_of(uow, tenant)?.country;
             let clean = details.clean(country)?;
             let program = program_of(uow, tenant)?;

@@ -24,7 +24,7 @@ pub use vouchers::{Cancelled, Redeemed};
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::auth::Principal;
 use crate::cache::Caches;
@@ -38,6 +38,10 @@ use crate::program::Program;
 use crate::store::{LoyaltyStore, UnitOfWork, reading, reading_one};
 use crate::tenant::{Tenant, TenantId};
 use crate::{Clock, LoyaltyError};
+
+/// How long an idempotency key answers retries unless the service is told otherwise: longer
+/// than any client retries for, even a till that was offline overnight.
+const DEFAULT_IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(48);
 
 /// Who asked, for the ledger: the key, and the request id the logs carry.
 #[derive(Debug, Clone)]
@@ -64,6 +68,8 @@ pub struct Loyalty {
     clock: Arc<dyn Clock>,
     rules: Vec<Arc<dyn EarningRule>>,
     caches: Arc<Caches>,
+    /// How long an idempotency key's record answers retries; the sweep deletes older ones.
+    idempotency_ttl: TimeDelta,
 }
 
 impl std::fmt::Debug for Loyalty {
@@ -82,7 +88,14 @@ impl Loyalty {
             clock,
             rules: default_rules(),
             caches: Arc::new(Caches::disabled()),
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
         }
+    }
+
+    /// Keeps idempotency records for `ttl` (48 hours unless set).
+    pub fn with_idempotency_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.idempotency_ttl = TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX);
+        self
     }
 
     /// Reads keys and public tenants through `caches`, and drops from them what this service

@@ -18,6 +18,9 @@ use crate::voucher::VoucherStatus;
 const SWEEP_ACTOR: &str = "system:expiry";
 /// Records the sweep handles per batch, each in its own transaction.
 const SWEEP_BATCH: i64 = 100;
+/// Idempotency records deleted per statement: each batch is one short transaction, so the
+/// sweep never holds many rows locked at once.
+const IDEMPOTENCY_BATCH: i64 = 1_000;
 
 /// What one expiry sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub struct SweepReport {
     pub refunded_points: i64,
     /// Earned points that expired unspent.
     pub expired_points: i64,
+    /// Idempotency records past their time to live, deleted.
+    pub forgotten_idempotency_keys: u64,
 }
 
 fn sweep_provenance(at: DateTime<Utc>) -> Provenance {
@@ -62,7 +67,23 @@ impl Loyalty {
                 Ok(())
             },
         )?;
+        report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
         Ok(report)
+    }
+
+    /// Deletes idempotency records past their time to live, in bounded batches.
+    fn forget_expired_idempotency(&self) -> Result<u64, LoyaltyError> {
+        let before = self.now() - self.idempotency_ttl;
+        let mut forgotten = 0;
+        loop {
+            let deleted = within(self.store.as_ref(), |uow| {
+                Ok(uow.forget_idempotency_before(before, IDEMPOTENCY_BATCH)?)
+            })?;
+            forgotten += deleted;
+            if deleted < IDEMPOTENCY_BATCH as u64 {
+                return Ok(forgotten);
+            }
+        }
     }
 
     /// Reads what is due in batches at the clock's time and handles each item, until a batch

@@ -99,7 +99,7 @@ impl Loyalty {
     ) -> Result<Outcome<Redeemed>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller.principal, tenant, idempotent, |uow| {
             let mut customer = lock_customer(uow, tenant, customer_id)?;
             let mut reward = uow
                 .reward_for_update(tenant, reward_id)?
@@ -187,7 +187,7 @@ impl Loyalty {
             return Err(LoyaltyError::NotFound(Resource::Voucher));
         }
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller, tenant, idempotent, |uow| {
             let found = uow
                 .find_voucher(tenant, &lookup)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
@@ -212,7 +212,7 @@ impl Loyalty {
     ) -> Result<Outcome<Cancelled>, LoyaltyError> {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
-        self.idempotently(tenant, idempotent, |uow| {
+        self.idempotently(caller.principal, tenant, idempotent, |uow| {
             let mut voucher = uow
                 .voucher_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
