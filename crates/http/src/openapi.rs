@@ -69,9 +69,11 @@ pub(crate) struct FieldError {
 #[into_params(parameter_in = Header, names("Idempotency-Key"))]
 #[expect(dead_code, reason = "describes a header the handlers read themselves")]
 pub(crate) struct RequiredIdempotencyKey(
-    /// 1 to 255 printable ASCII characters, unique per change. A retry with the same key and
-    /// body gets the first response again (`Idempotent-Replayed: true`); the same key with
-    /// another body is refused with `idempotency_key_reused`.
+    /// 1 to 255 printable ASCII characters, unique per change among this API key's. A retry
+    /// with the same key and body gets the first response again (`Idempotent-Replayed: true`);
+    /// the same key with another body is refused with `idempotency_key_reused`. Keys of other
+    /// API keys never clash; a key is kept for `IDEMPOTENCY_TTL_HOURS` (48 h by default), then
+    /// it is a new request.
     #[param(example = "visit-2026-11-27-0001")]
     String,
 );
