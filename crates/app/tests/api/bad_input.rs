@@ -132,6 +132,40 @@ on_both_backends! {
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM customers"), 6);
     }
 
+    async fn invisible_formatting_in_names_ids_and_references_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.program(&acme.admin, quick_program(5)).await;
+        let customer = app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+        let before = written(&app);
+        let right_to_left = "Zoe\u{202E}reilluM";
+        let zero_width = "C\u{200B}-1";
+        for (body, field) in [
+            (json!({"name": right_to_left, "external_id": "C-2"}), "name"),
+            (json!({"external_id": zero_width}), "external_id"),
+            (json!({"external_id": "\u{2066}C-3\u{2069}"}), "external_id"),
+        ] {
+            let (status, problem) = app
+                .call("POST", "/api/v1/customers", &acme.staff, None, Some(body.clone()))
+                .await;
+            assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")), "{body}");
+            assert_eq!(problem["errors"][0]["field"], field);
+        }
+        let purchase = format!("/api/v1/customers/{customer}/purchases");
+        let (status, problem) = app
+            .call("POST", &purchase, &acme.staff, Some("p-1"),
+                Some(json!({"amount_minor": 500, "currency": "EUR", "reference": "R\u{FEFF}-9"})))
+            .await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("reference")), "{problem}");
+        let (status, _) = app
+            .call("PATCH", &format!("/api/v1/customers/{customer}"), &acme.staff, None,
+                Some(json!({"name": "Bob\u{200D}by"})))
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(written(&app), before, "nothing refused was written");
+    }
+
     async fn nul_and_control_bytes_in_look_ups_get_4xx_and_write_nothing(backend) {
         let app = TestApp::spawn(backend).await;
         let platform = app.platform_key();
