@@ -134,3 +134,34 @@ on_both_backends! {
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM customers"), 1);
     }
 }
+
+on_both_backends! {
+    async fn rotating_the_card_token_closes_the_old_card_at_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let other = app.tenant(&platform, "other").await;
+        let enrolled = app
+            .created("/api/v1/customers", &acme.staff, None, json!({"external_id": "C-1"}))
+            .await;
+        let id = enrolled["id"].as_str().unwrap();
+        let old_token = enrolled["card_token"].as_str().unwrap();
+        assert_eq!(app.get(&format!("/api/public/cards/{old_token}")).await.status(), 200);
+
+        let rotate = format!("/api/v1/customers/{id}/card-token");
+        let (status, _) = app.call("POST", &rotate, &other.staff, None, None).await;
+        assert_eq!(status, 404, "another tenant's staff cannot rotate it");
+        let (status, rotated) = app.call("POST", &rotate, &acme.staff, None, None).await;
+        assert_eq!(status, 200, "{rotated}");
+        assert_eq!(rotated["id"], id);
+        let new_token = rotated["card_token"].as_str().unwrap();
+        assert_ne!(new_token, old_token);
+        assert_eq!(new_token.len(), old_token.len());
+
+        let old_card = app.get(&format!("/api/public/cards/{old_token}")).await;
+        assert_eq!(old_card.status(), 404, "the old token opens nothing");
+        assert_eq!(app.get(&format!("/api/public/cards/{new_token}")).await.status(), 200);
+        let (_, read) = app.call("GET", &format!("/api/v1/customers/{id}"), &acme.staff, None, None).await;
+        assert_eq!(read["card_token"], new_token);
+    }
+}

@@ -132,22 +132,29 @@ async fn the_document_describes_security_idempotency_and_every_error() {
         let idempotency_key = parameters
             .iter()
             .find(|p| p["name"] == "Idempotency-Key" && p["in"] == "header");
-        let keyed = [
+        // Changes to balances require a key; enrolling, fulfilling and cancelling accept one.
+        let required = [
             "/visits",
             "/purchases",
             "/adjustments",
             "/reversal",
-            "/redemptions",
+            "/{id}/redemptions",
         ];
-        if method == "POST" && path.starts_with("/api/v1/customers/") || path.ends_with("/reversal")
-        {
-            let required = keyed.iter().any(|suffix| path.ends_with(suffix));
-            assert_eq!(
-                idempotency_key.map(|p| p["required"] == true),
-                Some(required),
-                "{name}: Idempotency-Key"
-            );
-        }
+        let optional = ["/api/v1/customers", "/fulfill", "/cancel"];
+        let expected = if method != "POST" {
+            None
+        } else if required.iter().any(|suffix| path.ends_with(suffix)) {
+            Some(true)
+        } else if optional.iter().any(|suffix| path.ends_with(suffix)) {
+            Some(false)
+        } else {
+            None
+        };
+        assert_eq!(
+            idempotency_key.map(|p| p["required"] == true),
+            expected,
+            "{name}: Idempotency-Key"
+        );
         if operation.get("requestBody").is_some() {
             assert!(
                 responses["422"]["description"]

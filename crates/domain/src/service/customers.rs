@@ -191,4 +191,23 @@ impl Loyalty {
             Ok(customer.standing_under(&program_of(uow, tenant)?))
         })
     }
+
+    /// Gives the customer a new card token: the old one stops opening the card at once (a lost
+    /// phone, a link shared too widely).
+    pub fn rotate_card_token(
+        &self,
+        caller: &Principal,
+        id: &CustomerId,
+    ) -> Result<Customer, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let mut customer = lock_customer(uow, tenant, id)?;
+            customer.card_token.clone_from(&card_token);
+            customer.updated_at = now;
+            uow.update_customer(&customer)?;
+            Ok(customer.standing_under(&program_of(uow, tenant)?))
+        })
+    }
 }

@@ -196,3 +196,28 @@ pub(crate) async fn update(
         .await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
+
+/// Gives the customer a new card token.
+///
+/// The old token stops opening the card at once: for a lost phone or a link shared too widely.
+/// The answer carries the new `card_token`.
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/card-token", tag = "customers", operation_id = "rotate_card_token",
+    params(("id" = String, Path, description = "The customer's id.")),
+    responses(
+        (status = 200, description = "The customer with their new card token.", body = CustomerView),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn rotate_card_token(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&path, CustomerId::parse, Resource::Customer)?;
+    let customer = state
+        .store(move |loyalty| loyalty.rotate_card_token(&caller.0, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+}

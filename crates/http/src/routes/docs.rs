@@ -48,6 +48,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         customers::enrol,
         customers::show,
         customers::update,
+        customers::rotate_card_token,
         activity::visit,
         activity::purchase,
         activity::adjust,

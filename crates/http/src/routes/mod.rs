@@ -120,6 +120,10 @@ fn endpoints() -> Vec<Endpoint> {
             ],
         ),
         endpoint(
+            "/api/v1/customers/{id}/card-token",
+            vec![post(web::post().to(customers::rotate_card_token))],
+        ),
+        endpoint(
             "/api/v1/customers/{id}/visits",
             vec![post(web::post().to(activity::visit))],
         ),
