@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::LoyaltyError;
+use crate::auth::Role;
 use crate::ids::{CustomerId, RewardId, VoucherId};
 use crate::rewards::Reward;
 use crate::secrets::{random_bytes, url_token};
@@ -64,6 +65,20 @@ pub struct Voucher {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// Characters of a code or QR payload left showing where it is masked: enough to tell two
+/// vouchers apart at the counter, far too few to redeem one.
+const UNMASKED_TAIL: usize = 2;
+
+/// `secret` with every character but the last [`UNMASKED_TAIL`] replaced by `*`.
+fn mask(secret: &str) -> String {
+    let hidden = secret.chars().count().saturating_sub(UNMASKED_TAIL);
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < hidden { '*' } else { c })
+        .collect()
+}
+
 impl crate::page::Keyed for Voucher {
     fn sort_key(&self) -> &str {
         self.id.as_str()
@@ -71,6 +86,17 @@ impl crate::page::Keyed for Voucher {
 }
 
 impl Voucher {
+    /// The voucher as `role` may see it after it was issued: staff see its code and QR payload
+    /// only in the answer that issued it (and the customer on their own card); elsewhere both
+    /// are masked, so a staff key's reads cannot be used to redeem other people's vouchers.
+    pub fn as_seen_by(mut self, role: Role) -> Self {
+        if role == Role::Staff {
+            self.code = mask(&self.code);
+            self.qr_payload = mask(&self.qr_payload);
+        }
+        self
+    }
+
     /// The status as of `now`: an issued voucher past its expiry is expired whether or not a sweep
     /// has marked it yet.
     pub fn status_at(&self, now: DateTime<Utc>) -> VoucherStatus {
@@ -146,6 +172,14 @@ pub fn issue(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masking_leaves_the_last_two_characters() {
+        assert_eq!(mask("K7MQ2XRD"), "******RD");
+        assert_eq!(mask("ab"), "ab");
+        assert_eq!(mask(""), "");
+        assert_eq!(mask("ñandú"), "***dú", "counted in characters");
+    }
 
     #[test]
     fn codes_use_only_unambiguous_characters() {

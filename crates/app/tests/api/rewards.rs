@@ -352,3 +352,42 @@ on_both_backends! {
         assert_eq!(app.balance(&acme.staff, &customer).await, 90, "refunded once");
     }
 }
+
+on_both_backends! {
+    async fn staff_see_a_vouchers_code_only_when_it_is_issued(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.program(&acme.admin, quick_program(10)).await;
+        let reward = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 5})).await;
+        let enrolled = app.created("/api/v1/customers", &acme.staff, None, json!({"external_id": "C-1"})).await;
+        let customer = enrolled["id"].as_str().unwrap();
+        for key in ["v-1", "v-2"] {
+            app.created(&format!("/api/v1/customers/{customer}/visits"), &acme.staff, Some(key), json!({})).await;
+        }
+        let redeem = format!("/api/v1/customers/{customer}/redemptions");
+        let issued = app.created(&redeem, &acme.staff, Some("r-1"), json!({"reward_id": reward})).await;
+        let code = issued["code"].as_str().unwrap();
+        let qr = issued["qr_payload"].as_str().unwrap();
+        assert!(!code.contains('*') && !qr.contains('*'), "the issuing answer shows them: {issued}");
+        let masked = |text: &str| format!("{}{}", "*".repeat(text.len() - 2), &text[text.len() - 2..]);
+        let id = issued["id"].as_str().unwrap();
+
+        let (_, shown) = app.call("GET", &format!("/api/v1/redemptions/{id}"), &acme.staff, None, None).await;
+        assert_eq!((shown["code"].as_str(), shown["qr_payload"].as_str()), (Some(masked(code).as_str()), Some(masked(qr).as_str())));
+        let (_, listed) = app.call("GET", "/api/v1/redemptions", &acme.staff, None, None).await;
+        assert_eq!(listed["items"][0]["code"], masked(code));
+        let (_, by_admin) = app.call("GET", &format!("/api/v1/redemptions/{id}"), &acme.admin, None, None).await;
+        assert_eq!(by_admin["code"], code, "a tenant admin sees the code");
+        let card = app.get(&format!("/api/public/cards/{}", enrolled["card_token"].as_str().unwrap())).await;
+        let card: Value = card.json().await.unwrap();
+        assert_eq!(card["vouchers"][0]["code"], code, "the customer's own card shows it");
+
+        // A masked code redeems nothing; the real one, once, and the answer is masked.
+        let fulfil = "/api/v1/redemptions/fulfill";
+        let (status, _) = app.call("POST", fulfil, &acme.staff, None, Some(json!({"code": masked(code)}))).await;
+        assert_eq!(status, 404);
+        let (status, fulfilled) = app.call("POST", fulfil, &acme.staff, None, Some(json!({"code": code}))).await;
+        assert_eq!((status, fulfilled["code"].as_str()), (200, Some(masked(code).as_str())));
+    }
+}

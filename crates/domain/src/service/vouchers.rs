@@ -198,7 +198,7 @@ impl Loyalty {
             voucher.status = VoucherStatus::Fulfilled;
             voucher.closed_at = Some(now);
             uow.update_voucher(&voucher)?;
-            Ok(voucher)
+            Ok(voucher.as_seen_by(caller.role))
         })
     }
 
@@ -231,7 +231,10 @@ impl Loyalty {
                     .ok_or(LoyaltyError::NotFound(Resource::Customer))?
                     .standing_under(&program_of(uow, tenant)?),
             };
-            Ok(Cancelled { voucher, customer })
+            Ok(Cancelled {
+                voucher: voucher.as_seen_by(caller.principal.role),
+                customer,
+            })
         })
     }
 
@@ -244,7 +247,7 @@ impl Loyalty {
         let tenant = caller.tenant_as(Role::Staff)?;
         let now = self.now();
         let page = self.page(page, |uow| Ok(uow.vouchers(tenant, filter, now, page)?))?;
-        Ok(page.map(|voucher| as_of(voucher, now)))
+        Ok(page.map(|voucher| as_of(voucher, now).as_seen_by(caller.role)))
     }
 
     pub fn voucher(&self, caller: &Principal, id: &VoucherId) -> Result<Voucher, LoyaltyError> {
@@ -254,7 +257,7 @@ impl Loyalty {
             let voucher = uow
                 .voucher(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
-            Ok(as_of(voucher, now))
+            Ok(as_of(voucher, now).as_seen_by(caller.role))
         })
     }
 }
