@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use loyalty_domain::auth::{Principal, Role};
+use loyalty_domain::service::SweptItem;
 use loyalty_domain::tenant::{LoyaltyType, NewTenant, TenantId, Vertical};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{Loyalty, LoyaltyError, SystemClock};
@@ -22,6 +23,8 @@ pub enum AdminError {
     Refused(#[source] LoyaltyError),
     #[error("cannot take the job's lock")]
     Lock(#[source] PersistenceError),
+    #[error("the sweep skipped {0} record(s) it could not handle; they stay due")]
+    SweepIncomplete(usize),
 }
 
 impl From<LoyaltyError> for AdminError {
@@ -152,6 +155,19 @@ pub fn jobs(
                 report.expired_points,
                 report.forgotten_idempotency_keys
             );
+            if !report.failures.is_empty() {
+                for failure in &report.failures {
+                    let item = match &failure.item {
+                        SweptItem::Voucher(id) => format!("voucher {id}"),
+                        SweptItem::PointsOf(id) => format!("the points of customer {id}"),
+                    };
+                    eprintln!(
+                        "skipped {item} of tenant {}: {}",
+                        failure.tenant, failure.error
+                    );
+                }
+                return Err(AdminError::SweepIncomplete(report.failures.len()));
+            }
         }
         None => println!("another process is expiring vouchers right now; nothing done"),
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
-use loyalty_domain::service::SweepReport;
+use loyalty_domain::service::{SweepReport, SweptItem};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{
@@ -232,16 +232,11 @@ async fn sweep_periodically(
             metrics.observe_sweep(outcome);
         }
         match swept {
-            Ok(Ok(Some(Ok(report)))) if report != SweepReport::default() => {
-                tracing::info!(
-                    expired_vouchers = report.expired,
-                    refunded_points = report.refunded_points,
-                    expired_points = report.expired_points,
-                    forgotten_idempotency_keys = report.forgotten_idempotency_keys,
-                    "expiry sweep"
-                );
+            Ok(Ok(Some(Ok(report)))) if report.did_anything() => log_sweep(&report),
+            Ok(Ok(Some(Ok(_)))) => {}
+            Ok(Ok(None)) => {
+                tracing::debug!("expiry sweep skipped: another replica holds its lock");
             }
-            Ok(Ok(Some(Ok(_)) | None)) => {}
             Ok(Ok(Some(Err(error)))) => {
                 tracing::error!(error = ?error, "voucher expiry sweep failed")
             }
@@ -250,6 +245,31 @@ async fn sweep_periodically(
             }
             Err(error) => tracing::error!(error = ?error, "voucher expiry sweep stopped"),
         }
+    }
+}
+
+/// One line for what a sweep did, and one per record it had to skip, with its id.
+fn log_sweep(report: &SweepReport) {
+    tracing::info!(
+        expired_vouchers = report.expired,
+        refunded_points = report.refunded_points,
+        expired_points = report.expired_points,
+        forgotten_idempotency_keys = report.forgotten_idempotency_keys,
+        failed = report.failures.len(),
+        "expiry sweep"
+    );
+    for failure in &report.failures {
+        let (kind, id) = match &failure.item {
+            SweptItem::Voucher(id) => ("voucher", id.as_str()),
+            SweptItem::PointsOf(id) => ("points of customer", id.as_str()),
+        };
+        tracing::error!(
+            tenant_id = %failure.tenant,
+            item = kind,
+            id,
+            error = ?failure.error,
+            "expiry sweep skipped a record; it stays due"
+        );
     }
 }
 

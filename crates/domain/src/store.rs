@@ -277,11 +277,13 @@ pub trait VoucherRecords {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Voucher>, StoreError>;
-    /// Up to `limit` issued vouchers, of any tenant, whose expiry is at or before `now`.
+    /// Up to `limit` issued vouchers, of any tenant, whose expiry is at or before `now`, leaving
+    /// out those in `skipping`.
     fn overdue_vouchers(
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
+        skipping: &[VoucherId],
     ) -> Result<Vec<(TenantId, VoucherId)>, StoreError>;
     fn update_voucher(&mut self, voucher: &Voucher) -> Result<(), StoreError>;
 }
@@ -313,11 +315,13 @@ pub trait LotRecords {
         tenant: &TenantId,
         entry_id: &LedgerEntryId,
     ) -> Result<Vec<Draw>, StoreError>;
-    /// Up to `limit` customers, of any tenant, holding points whose expiry is at or before `now`.
+    /// Up to `limit` customers, of any tenant, holding points whose expiry is at or before `now`,
+    /// leaving out those in `skipping`.
     fn customers_with_expiring_points(
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
+        skipping: &[CustomerId],
     ) -> Result<Vec<(TenantId, CustomerId)>, StoreError>;
 }
 

@@ -43,6 +43,7 @@ pub struct Metrics {
     sweep_last_success: IntGauge,
     sweep_last_expired_vouchers: IntGauge,
     sweep_last_expired_points: IntGauge,
+    sweep_last_failures: IntGauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -134,6 +135,10 @@ impl Metrics {
                 "loyalty_expiry_sweep_last_expired_points",
                 "Earned points the expiry sweep's last run expired.",
             )?,
+            sweep_last_failures: gauge(
+                "loyalty_expiry_sweep_last_failures",
+                "Records the expiry sweep's last run skipped because they failed.",
+            )?,
             registry,
         })
     }
@@ -168,6 +173,8 @@ impl Metrics {
                 self.sweep_last_expired_vouchers
                     .set(i64::try_from(report.expired).unwrap_or(i64::MAX));
                 self.sweep_last_expired_points.set(report.expired_points);
+                self.sweep_last_failures
+                    .set(saturating_i64(report.failures.len()));
             }
             Err(_) => self.sweep_last_success.set(0),
         }

@@ -193,10 +193,12 @@ impl LotRecords for Tx<'_> {
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
+        skipping: &[CustomerId],
     ) -> Result<Vec<(TenantId, CustomerId)>, StoreError> {
         let rows: Vec<(String, String)> = point_lots::table
             .filter(point_lots::remaining.gt(0))
             .filter(point_lots::expires_at.le(naive(now)))
+            .filter(point_lots::customer_id.ne_all(skipping.iter().map(CustomerId::as_str)))
             .select((point_lots::tenant_id, point_lots::customer_id))
             .distinct()
             .limit(limit)

@@ -310,10 +310,12 @@ impl VoucherRecords for Tx<'_> {
         &mut self,
         now: DateTime<Utc>,
         limit: i64,
+        skipping: &[VoucherId],
     ) -> Result<Vec<(TenantId, VoucherId)>, StoreError> {
         let rows: Vec<(String, String)> = redemptions::table
             .filter(redemptions::status.eq(VoucherStatus::Issued.as_str()))
             .filter(redemptions::expires_at.le(naive(now)))
+            .filter(redemptions::id.ne_all(skipping.iter().map(VoucherId::as_str)))
             .select((redemptions::tenant_id, redemptions::id))
             .order(redemptions::expires_at.asc())
             .limit(limit)

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use crate::support;
 use crate::support::{ManualClock, Tenant, TestApp, TestDb, quick_program};
 use chrono::Duration;
+use loyalty_domain::ids::{CustomerId, VoucherId};
+use loyalty_domain::service::SweptItem;
 use serde_json::{Value, json};
 
 async fn setup(backend: support::Backend) -> (TestApp, Arc<ManualClock>, Tenant, String) {
@@ -122,5 +124,53 @@ on_both_backends! {
         program["points_expire_after_days"] = json!(0);
         let (status, problem) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(program)).await;
         assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("points_expire_after_days")));
+    }
+}
+
+on_both_backends! {
+    async fn a_record_the_sweep_cannot_handle_is_skipped_and_the_pass_goes_on(backend) {
+        let (app, clock, acme, zoe) = setup(backend).await;
+        let reward = app
+            .reward(&acme.admin, json!({"name": "Coffee", "cost_points": 20, "valid_days": 1}))
+            .await;
+        let bob = app.enrol(&acme.staff, json!({"email": "bob@example.com"})).await;
+        let mut vouchers = Vec::new();
+        for (customer, key) in [(&zoe, "z"), (&bob, "b")] {
+            buy(&app, &acme, customer, 5_000, &format!("{key}-buy")).await; // 50 points each
+            let path = format!("/api/v1/customers/{customer}/redemptions");
+            let voucher = app
+                .created(&path, &acme.staff, Some(&format!("{key}-redeem")), json!({"reward_id": reward}))
+                .await;
+            vouchers.push(voucher["id"].as_str().unwrap().to_owned());
+        }
+        // Zoë's account no longer matches her lots: her refund and her expiry must fail.
+        app.db.execute(&format!("UPDATE customers SET balance = balance + 1 WHERE id = '{zoe}'"));
+
+        clock.advance(Duration::days(40));
+        let loyalty = support::service(&app.db, clock.clone());
+        let report = loyalty.sweep_expired().unwrap();
+        let skipped: Vec<_> = report.failures.iter().map(|f| (f.tenant.as_str(), f.item.clone())).collect();
+        assert_eq!(skipped, vec![
+            ("acme", SweptItem::Voucher(VoucherId::parse(&vouchers[0]).unwrap())),
+            ("acme", SweptItem::PointsOf(CustomerId::parse(&zoe).unwrap())),
+        ]);
+        assert_eq!(report.expired, 1, "Bob's voucher expired all the same");
+        assert_eq!(report.expired_points, 50, "and his points, refund included");
+        assert_eq!(app.balance(&acme.staff, &bob).await, 0);
+        let (_, zoes) = app.call("GET", &format!("/api/v1/redemptions/{}", vouchers[0]), &acme.admin, None, None).await;
+        assert_eq!(zoes["status"], "expired", "read through the clock");
+        assert_eq!(app.db.scalar(&format!("SELECT COUNT(*) AS n FROM redemptions WHERE id = '{}' AND status = 'issued'", vouchers[0])), 1, "still due");
+
+        // The operator's run (on the real clock, days before the test's: the voucher is made due
+        // for it) reports the record it skips and fails, so a cron job notices.
+        app.db.execute(&format!("UPDATE redemptions SET expires_at = '2000-01-01 00:00:00' WHERE id = '{}'", vouchers[0]));
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_loyalty"))
+            .args(["jobs", "run-expiry"])
+            .env("DATABASE_URL", app.db.url())
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&format!("voucher {}", vouchers[0])), "{stderr}");
     }
 }

@@ -242,7 +242,7 @@ on_both_backends! {
         let loyalty = support::service(&app.db, clock.clone());
         let report = loyalty.sweep_expired().unwrap();
         assert_eq!((report.expired, report.refunded_points, report.expired_points), (1, 25, 0));
-        assert_eq!(loyalty.sweep_expired().unwrap(), loyalty_domain::service::SweepReport::default(), "idempotent");
+        assert!(!loyalty.sweep_expired().unwrap().did_anything(), "idempotent");
         assert_eq!(app.balance(&acme.staff, &customer).await, 75);
         let (_, kept_now) = app.call("GET", &format!("/api/v1/redemptions/{}", kept["id"].as_str().unwrap()), &acme.staff, None, None).await;
         assert_eq!(kept_now["status"], "fulfilled", "a fulfilled voucher never expires");

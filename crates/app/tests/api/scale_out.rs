@@ -131,6 +131,36 @@ async fn a_job_lock_through_pgbouncer_has_one_holder_and_is_released_after() {
 }
 
 #[actix_web::test]
+#[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+async fn a_job_lock_is_released_when_its_work_fails_or_panics() {
+    let db = TestDb::create(Backend::Postgres);
+    let url = DatabaseUrl::parse(db.url()).unwrap();
+    let (one, other) = (
+        Database::connect(&url, PoolSettings::default()).unwrap(),
+        Database::connect(&url, PoolSettings::default()).unwrap(),
+    );
+    let lock = JobLock(0x6661_696c_6c6f_636b);
+    let failed = one
+        .exclusively(lock, || Err::<(), &str>("the sweep failed"))
+        .unwrap();
+    assert_eq!(failed, Some(Err("the sweep failed")));
+    assert_eq!(
+        other.exclusively(lock, || 1).unwrap(),
+        Some(1),
+        "free after a failure"
+    );
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        one.exclusively(lock, || panic!("the sweep panicked"))
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        other.exclusively(lock, || 2).unwrap(),
+        Some(2),
+        "free after a panic"
+    );
+}
+
+#[actix_web::test]
 #[ignore = "needs PostgreSQL and PgBouncer: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
 async fn a_lock_wait_through_pgbouncer_times_out_as_503() {
     let app = behind_pgbouncer(

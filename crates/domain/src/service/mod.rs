@@ -19,7 +19,7 @@ mod vouchers;
 pub use activity::Posted;
 pub use card::CardView;
 pub use customers::CustomerChanges;
-pub use sweep::SweepReport;
+pub use sweep::{SweepFailure, SweepReport, SweptItem};
 pub use vouchers::{Cancelled, Redeemed};
 
 use std::sync::Arc;

@@ -22,8 +22,26 @@ const SWEEP_BATCH: i64 = 100;
 /// sweep never holds many rows locked at once.
 const IDEMPOTENCY_BATCH: i64 = 1_000;
 
+/// What the sweep could not do for one record. The pass goes on without it; the record stays due
+/// and is tried again by the next sweep.
+#[derive(Debug)]
+pub struct SweepFailure {
+    pub tenant: TenantId,
+    pub item: SweptItem,
+    pub error: LoyaltyError,
+}
+
+/// A record the sweep works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweptItem {
+    /// A voucher past its expiry.
+    Voucher(VoucherId),
+    /// A customer with earned points past their expiry.
+    PointsOf(CustomerId),
+}
+
 /// What one expiry sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct SweepReport {
     /// Vouchers that expired.
     pub expired: u64,
@@ -33,6 +51,18 @@ pub struct SweepReport {
     pub expired_points: i64,
     /// Idempotency records past their time to live, deleted.
     pub forgotten_idempotency_keys: u64,
+    /// Records that failed, each skipped for the rest of the pass.
+    pub failures: Vec<SweepFailure>,
+}
+
+impl SweepReport {
+    /// Whether the sweep changed or skipped anything.
+    pub fn did_anything(&self) -> bool {
+        self.expired > 0
+            || self.expired_points > 0
+            || self.forgotten_idempotency_keys > 0
+            || !self.failures.is_empty()
+    }
 }
 
 fn sweep_provenance(at: DateTime<Utc>) -> Provenance {
@@ -48,26 +78,66 @@ impl Loyalty {
     /// points back. Each voucher is its own transaction, re-checked under lock, so a sweep racing
     /// a fulfilment leaves the voucher either fulfilled or expired-and-refunded, never both; and
     /// running it twice changes nothing the second time.
+    ///
+    /// One record that fails (corrupt data, a refund that would break an invariant) is reported
+    /// in the result and skipped; the pass goes on with every other record of every tenant. Only
+    /// a database that cannot serve at all stops it.
     pub fn sweep_expired(&self) -> Result<SweepReport, LoyaltyError> {
         let mut report = SweepReport::default();
+        let mut failures = Vec::new();
         self.in_batches(
-            |uow, now| Ok(uow.overdue_vouchers(now, SWEEP_BATCH)?),
-            |(tenant, id), now| {
+            |uow, now, skipping| {
+                let ids: Vec<VoucherId> = skipping
+                    .iter()
+                    .filter_map(|item| match item {
+                        SweptItem::Voucher(id) => Some(id.clone()),
+                        SweptItem::PointsOf(_) => None,
+                    })
+                    .collect();
+                let due = uow.overdue_vouchers(now, SWEEP_BATCH, &ids)?;
+                Ok(due
+                    .into_iter()
+                    .map(|(tenant, id)| (tenant, SweptItem::Voucher(id)))
+                    .collect())
+            },
+            |tenant, item, now| {
+                let SweptItem::Voucher(id) = item else {
+                    return Ok(());
+                };
                 if let Some(points) = self.expire_voucher(tenant, id, now)? {
                     report.expired += 1;
                     report.refunded_points += points;
                 }
                 Ok(())
             },
+            &mut failures,
         )?;
         self.in_batches(
-            |uow, now| Ok(uow.customers_with_expiring_points(now, SWEEP_BATCH)?),
-            |(tenant, customer_id), now| {
+            |uow, now, skipping| {
+                let ids: Vec<CustomerId> = skipping
+                    .iter()
+                    .filter_map(|item| match item {
+                        SweptItem::PointsOf(id) => Some(id.clone()),
+                        SweptItem::Voucher(_) => None,
+                    })
+                    .collect();
+                let due = uow.customers_with_expiring_points(now, SWEEP_BATCH, &ids)?;
+                Ok(due
+                    .into_iter()
+                    .map(|(tenant, id)| (tenant, SweptItem::PointsOf(id)))
+                    .collect())
+            },
+            |tenant, item, now| {
+                let SweptItem::PointsOf(customer_id) = item else {
+                    return Ok(());
+                };
                 report.expired_points += self.expire_points(tenant, customer_id, now)?;
                 Ok(())
             },
+            &mut failures,
         )?;
         report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
+        report.failures = failures;
         Ok(report)
     }
 
@@ -87,17 +157,37 @@ impl Loyalty {
     }
 
     /// Reads what is due in batches at the clock's time and handles each item, until a batch
-    /// comes back short.
-    fn in_batches<T>(
+    /// comes back short. An item that fails is recorded in `failures` and left out of the
+    /// batches read after it; a database that cannot serve stops the pass.
+    fn in_batches(
         &self,
-        mut due: impl FnMut(&mut dyn UnitOfWork, DateTime<Utc>) -> Result<Vec<T>, LoyaltyError>,
-        mut handle: impl FnMut(&T, DateTime<Utc>) -> Result<(), LoyaltyError>,
+        mut due: impl FnMut(
+            &mut dyn UnitOfWork,
+            DateTime<Utc>,
+            &[SweptItem],
+        ) -> Result<Vec<(TenantId, SweptItem)>, LoyaltyError>,
+        mut handle: impl FnMut(&TenantId, &SweptItem, DateTime<Utc>) -> Result<(), LoyaltyError>,
+        failures: &mut Vec<SweepFailure>,
     ) -> Result<(), LoyaltyError> {
+        let mut skipping: Vec<SweptItem> = Vec::new();
         loop {
             let now = self.now();
-            let batch = reading(self.store.as_ref(), |uow| due(uow, now))?;
-            for item in &batch {
-                handle(item, now)?;
+            let batch = reading(self.store.as_ref(), |uow| due(uow, now, &skipping))?;
+            for (tenant, item) in &batch {
+                match handle(tenant, item, now) {
+                    Ok(()) => {}
+                    Err(LoyaltyError::Store(error)) if error.is_unavailable() => {
+                        return Err(LoyaltyError::Store(error));
+                    }
+                    Err(error) => {
+                        skipping.push(item.clone());
+                        failures.push(SweepFailure {
+                            tenant: tenant.clone(),
+                            item: item.clone(),
+                            error,
+                        });
+                    }
+                }
             }
             if (batch.len() as i64) < SWEEP_BATCH {
                 return Ok(());
