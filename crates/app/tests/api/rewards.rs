@@ -391,3 +391,20 @@ on_both_backends! {
         assert_eq!((status, fulfilled["code"].as_str()), (200, Some(masked(code).as_str())));
     }
 }
+
+on_both_backends! {
+    async fn the_refund_look_up_by_voucher_has_an_index(backend) {
+        let app = TestApp::spawn(backend).await;
+        let indexed = match backend {
+            support::Backend::Postgres => app.db.scalar(
+                "SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = 'ledger_entries' \
+                 AND indexdef LIKE '%(tenant_id, redemption_id)%'",
+            ),
+            support::Backend::Sqlite => app.db.scalar(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name = 'ledger_entries' AND sql LIKE '%(tenant_id, redemption_id)%'",
+            ),
+        };
+        assert_eq!(indexed, 1);
+    }
+}
