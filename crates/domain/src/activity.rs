@@ -35,16 +35,15 @@ fn postings_for(
 ) -> Result<(Posting, Vec<Posting>), LoyaltyError> {
     let mut points: i64 = 0;
     let mut extra = Vec::new();
-    for award in rules
-        .iter()
-        .flat_map(|rule| rule.awards(program, account, event))
-    {
-        if award.kind == primary {
-            points = points
-                .checked_add(award.points)
-                .ok_or(LoyaltyError::PointsOverflow)?;
-        } else {
-            extra.push(Posting::new(award.kind, award.points));
+    for rule in rules {
+        for award in rule.awards(program, account, event)? {
+            if award.kind == primary {
+                points = points
+                    .checked_add(award.points)
+                    .ok_or(LoyaltyError::PointsOverflow)?;
+            } else {
+                extra.push(Posting::new(award.kind, award.points));
+            }
         }
     }
     Ok((Posting::new(primary, points), extra))
@@ -124,6 +123,14 @@ pub fn plan_purchase(
         errors.add(
             "amount_minor",
             format!("must be between 1 and {MAX_AMOUNT_MINOR}"),
+        );
+    } else if amount_minor > program.max_purchase_minor {
+        errors.add(
+            "amount_minor",
+            format!(
+                "must be at most {} (the program's max_purchase_minor)",
+                program.max_purchase_minor
+            ),
         );
     }
     let currency = errors.check("currency", Currency::parse(currency));

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::LoyaltyError;
 use crate::customer::Account;
 use crate::ledger::EntryKind;
 use crate::program::Program;
@@ -34,7 +35,14 @@ pub struct Award {
 }
 
 pub trait EarningRule: Send + Sync {
-    fn awards(&self, program: &Program, account: &Account, event: &EarningEvent) -> Vec<Award>;
+    /// What the event earns under this rule. A rule whose arithmetic would leave the points'
+    /// range answers `PointsOverflow` rather than a clamped number.
+    fn awards(
+        &self,
+        program: &Program,
+        account: &Account,
+        event: &EarningEvent,
+    ) -> Result<Vec<Award>, LoyaltyError>;
 }
 
 /// Stamps: points per visit, and a milestone each time the visit count reaches a multiple of
@@ -43,9 +51,14 @@ pub trait EarningRule: Send + Sync {
 pub struct VisitRule;
 
 impl EarningRule for VisitRule {
-    fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
+    fn awards(
+        &self,
+        program: &Program,
+        _: &Account,
+        event: &EarningEvent,
+    ) -> Result<Vec<Award>, LoyaltyError> {
         let EarningEvent::Visit { visit_number, .. } = *event else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let mut awards = vec![Award {
             kind: EntryKind::Visit,
@@ -57,7 +70,7 @@ impl EarningRule for VisitRule {
                 points: 0,
             });
         }
-        awards
+        Ok(awards)
     }
 }
 
@@ -67,14 +80,19 @@ impl EarningRule for VisitRule {
 pub struct SpendRule;
 
 impl EarningRule for SpendRule {
-    fn awards(&self, program: &Program, account: &Account, event: &EarningEvent) -> Vec<Award> {
+    fn awards(
+        &self,
+        program: &Program,
+        account: &Account,
+        event: &EarningEvent,
+    ) -> Result<Vec<Award>, LoyaltyError> {
         let EarningEvent::Purchase { amount_minor, .. } = *event else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![Award {
+        Ok(vec![Award {
             kind: EntryKind::Purchase,
-            points: program.purchase_points(amount_minor, account.lifetime_points),
-        }]
+            points: program.purchase_points(amount_minor, account.lifetime_points)?,
+        }])
     }
 }
 
@@ -98,8 +116,13 @@ mod tests {
     struct TuesdayDoublePoints;
 
     impl EarningRule for TuesdayDoublePoints {
-        fn awards(&self, program: &Program, _: &Account, event: &EarningEvent) -> Vec<Award> {
-            match *event {
+        fn awards(
+            &self,
+            program: &Program,
+            _: &Account,
+            event: &EarningEvent,
+        ) -> Result<Vec<Award>, LoyaltyError> {
+            Ok(match *event {
                 EarningEvent::Purchase { amount_minor, at } if at.weekday() == Weekday::Tue => {
                     vec![Award {
                         kind: EntryKind::Purchase,
@@ -107,7 +130,7 @@ mod tests {
                     }]
                 }
                 _ => Vec::new(),
-            }
+            })
         }
     }
 
@@ -144,11 +167,13 @@ mod tests {
         };
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let awards = |visit_number| {
-            VisitRule.awards(
-                &program,
-                &Account::default(),
-                &EarningEvent::Visit { visit_number, at },
-            )
+            VisitRule
+                .awards(
+                    &program,
+                    &Account::default(),
+                    &EarningEvent::Visit { visit_number, at },
+                )
+                .unwrap()
         };
         assert_eq!(
             awards(1),
@@ -180,6 +205,7 @@ mod tests {
                         at
                     }
                 )
+                .unwrap()
                 .is_empty()
         );
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::LoyaltyError;
 use crate::ids::RewardId;
 use crate::validation::{ValidationErrors, clean_text};
 
@@ -50,6 +51,9 @@ pub struct Program {
     pub spend_rule: SpendRule,
     /// Purchases below this amount earn no points.
     pub min_purchase_minor: i64,
+    /// The largest purchase a till may record: a typo (an amount keyed in cents twice) is
+    /// refused instead of earning a fortune.
+    pub max_purchase_minor: i64,
     /// Anti-fraud: a second visit inside this window is refused. 0 turns the check off.
     pub min_minutes_between_visits: i64,
     /// The reward a completed stamp card earns, as a free voucher; None issues none.
@@ -66,6 +70,8 @@ pub struct Program {
 pub const MAX_VISITS_PER_REWARD: i64 = 1_000;
 pub const MAX_POINTS_PER_EVENT: i64 = 1_000_000;
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+/// 100,000.00 in a currency with cents: more than one visit to a car wash, café or salon costs.
+pub const DEFAULT_MAX_PURCHASE_MINOR: i64 = 10_000_000;
 pub const MAX_MINUTES_BETWEEN_VISITS: i64 = 7 * 24 * 60;
 pub const MAX_TIERS: usize = 10;
 pub const MAX_POINTS_LIFE_DAYS: i64 = 3650;
@@ -85,6 +91,7 @@ impl Default for Program {
                 per_amount_minor: 100,
             },
             min_purchase_minor: 0,
+            max_purchase_minor: DEFAULT_MAX_PURCHASE_MINOR,
             min_minutes_between_visits: 60,
             milestone_reward_id: None,
             refund_expired_vouchers: true,
@@ -143,11 +150,20 @@ impl Program {
             MAX_AMOUNT_MINOR,
         );
         within(
+            "max_purchase_minor",
+            self.max_purchase_minor,
+            1,
+            MAX_AMOUNT_MINOR,
+        );
+        within(
             "min_minutes_between_visits",
             self.min_minutes_between_visits,
             0,
             MAX_MINUTES_BETWEEN_VISITS,
         );
+        if self.max_purchase_minor < self.min_purchase_minor {
+            errors.add("max_purchase_minor", "must not be below min_purchase_minor");
+        }
         if self
             .points_expire_after_days
             .is_some_and(|days| !(1..=MAX_POINTS_LIFE_DAYS).contains(&days))
@@ -198,10 +214,15 @@ impl Program {
 
     /// A purchase's points at the customer's tier: the spend rule's, times the tier's
     /// multiplier, floored.
-    pub fn purchase_points(&self, amount_minor: i64, lifetime_points: i64) -> i64 {
+    /// More than a balance can hold is `PointsOverflow`, never a clamped number.
+    pub fn purchase_points(
+        &self,
+        amount_minor: i64,
+        lifetime_points: i64,
+    ) -> Result<i64, LoyaltyError> {
         let base = i128::from(self.spend_points(amount_minor));
         let percent = i128::from(self.standing(lifetime_points).multiplier_percent);
-        i64::try_from(base * percent / 100).unwrap_or(i64::MAX)
+        i64::try_from(base * percent / 100).map_err(|_| LoyaltyError::PointsOverflow)
     }
 
     /// Points a purchase of `amount_minor` earns under the spend rule.
@@ -393,7 +414,7 @@ mod tests {
             prop_assert!(later >= p.tier_for(lifetime).map_or(-1, |t| t.min_lifetime_points));
             // A multiplier only multiplies, floored, in integers.
             let base = p.spend_points(amount);
-            let earned = p.purchase_points(amount, lifetime);
+            let earned = p.purchase_points(amount, lifetime).unwrap();
             prop_assert_eq!(earned, base * standing.multiplier_percent / 100);
             prop_assert!(earned >= base);
         }

@@ -132,12 +132,15 @@ pub(crate) struct SpendRuleBody {
 /// The program, as read and as replaced with PUT (every field required).
 #[derive(Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"visits_per_reward": 10, "points_per_visit": 10, "spend_rule": {"points": 1, "per_amount_minor": 100}, "min_purchase_minor": 0, "min_minutes_between_visits": 60, "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [{"name": "Gold", "min_lifetime_points": 1000, "multiplier_percent": 150}], "points_expire_after_days": 365}))]
+#[schema(example = json!({"visits_per_reward": 10, "points_per_visit": 10, "spend_rule": {"points": 1, "per_amount_minor": 100}, "min_purchase_minor": 0, "max_purchase_minor": 10000000, "min_minutes_between_visits": 60, "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [{"name": "Gold", "min_lifetime_points": 1000, "multiplier_percent": 150}], "points_expire_after_days": 365}))]
 pub(crate) struct ProgramBody {
     pub visits_per_reward: i64,
     pub points_per_visit: i64,
     pub spend_rule: SpendRuleBody,
     pub min_purchase_minor: i64,
+    /// The largest purchase a till may record; larger ones are refused (422).
+    #[serde(default = "max_purchase_minor_default")]
+    pub max_purchase_minor: i64,
     pub min_minutes_between_visits: i64,
     /// The reward a completed card earns as a free voucher; null for none.
     #[serde(default)]
@@ -164,6 +167,10 @@ fn refund_expired_vouchers_default() -> bool {
     true
 }
 
+fn max_purchase_minor_default() -> i64 {
+    loyalty_domain::program::DEFAULT_MAX_PURCHASE_MINOR
+}
+
 impl From<Program> for ProgramBody {
     fn from(p: Program) -> Self {
         Self {
@@ -174,6 +181,7 @@ impl From<Program> for ProgramBody {
                 per_amount_minor: p.spend_rule.per_amount_minor,
             },
             min_purchase_minor: p.min_purchase_minor,
+            max_purchase_minor: p.max_purchase_minor,
             min_minutes_between_visits: p.min_minutes_between_visits,
             milestone_reward_id: p.milestone_reward_id.map(RewardId::into_string),
             refund_expired_vouchers: p.refund_expired_vouchers,
@@ -203,6 +211,7 @@ impl TryFrom<ProgramBody> for Program {
                 per_amount_minor: b.spend_rule.per_amount_minor,
             },
             min_purchase_minor: b.min_purchase_minor,
+            max_purchase_minor: b.max_purchase_minor,
             min_minutes_between_visits: b.min_minutes_between_visits,
             milestone_reward_id: b
                 .milestone_reward_id

@@ -34,6 +34,7 @@ struct ProgramRow<'a> {
     refund_expired_vouchers: bool,
     tiers: Cow<'a, str>,
     points_expire_after_days: Option<i64>,
+    max_purchase_minor: i64,
 }
 
 impl<'a> ProgramRow<'a> {
@@ -54,6 +55,7 @@ impl<'a> ProgramRow<'a> {
                 serde_json::to_string(&program.tiers).map_err(|e| corrupt("program tiers", e))?,
             ),
             points_expire_after_days: program.points_expire_after_days,
+            max_purchase_minor: program.max_purchase_minor,
         })
     }
 
@@ -67,6 +69,7 @@ impl<'a> ProgramRow<'a> {
                 per_amount_minor: self.spend_per_amount_minor,
             },
             min_purchase_minor: self.min_purchase_minor,
+            max_purchase_minor: self.max_purchase_minor,
             min_minutes_between_visits: self.min_minutes_between_visits,
             milestone_reward_id: self
                 .milestone_reward_id

@@ -47,6 +47,7 @@ diesel::table! {
         /// JSON array of tiers, lowest first.
         tiers -> Text,
         points_expire_after_days -> Nullable<BigInt>,
+        max_purchase_minor -> BigInt,
     }
 }
 

@@ -241,3 +241,51 @@ on_both_backends! {
         assert_eq!(by_id.status(), 404, "the customer id is not a card token");
     }
 }
+
+on_both_backends! {
+    async fn purchases_are_bounded_by_the_program_and_never_overflow_silently(backend) {
+        let (app, acme, customer) = setup(backend, 5).await;
+        let purchase = format!("/api/v1/customers/{customer}/purchases");
+        let entries = || app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries");
+        let before = entries();
+        let (status, problem) = app
+            .call("POST", &purchase, &acme.staff, Some("big"),
+                Some(json!({"amount_minor": 10_000_001, "currency": "EUR"})))
+            .await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")), "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "amount_minor");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("10000000"), "{problem}");
+
+        let mut program = quick_program(5);
+        program["min_purchase_minor"] = json!(100);
+        program["max_purchase_minor"] = json!(99);
+        let (status, problem) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(program.clone())).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("max_purchase_minor")));
+        program["max_purchase_minor"] = json!(5_000);
+        let (status, saved) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(program)).await;
+        assert_eq!((status, saved["max_purchase_minor"].as_i64()), (200, Some(5_000)));
+        let (status, _) = app
+            .call("POST", &purchase, &acme.staff, Some("over"), Some(json!({"amount_minor": 5_001, "currency": "EUR"})))
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(entries(), before, "nothing refused was written");
+        let (status, _) = app
+            .call("POST", &purchase, &acme.staff, Some("at"), Some(json!({"amount_minor": 5_000, "currency": "EUR"})))
+            .await;
+        assert_eq!(status, 201);
+
+        // A program whose arithmetic leaves the points' range: refused, not clamped.
+        let mut generous = quick_program(5);
+        generous["spend_rule"] = json!({"points": 1_000_000, "per_amount_minor": 1});
+        generous["max_purchase_minor"] = json!(1_000_000_000_000_i64);
+        generous["tiers"] = json!([{"name": "Max", "min_lifetime_points": 0, "multiplier_percent": 1000}]);
+        let (status, saved) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(generous)).await;
+        assert_eq!(status, 200, "{saved}");
+        let (status, problem) = app
+            .call("POST", &purchase, &acme.staff, Some("huge"),
+                Some(json!({"amount_minor": 1_000_000_000_000_i64, "currency": "EUR"})))
+            .await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("points_overflow")), "{problem}");
+        assert_eq!(app.balance(&acme.staff, &customer).await, 50);
+    }
+}

@@ -11,8 +11,8 @@ on_both_backends! {
         assert_eq!(program, json!({
             "visits_per_reward": 10, "points_per_visit": 10,
             "spend_rule": {"points": 1, "per_amount_minor": 100},
-            "min_purchase_minor": 0, "min_minutes_between_visits": 60,
-            "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [],
+            "min_purchase_minor": 0, "max_purchase_minor": 10_000_000,
+            "min_minutes_between_visits": 60, "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [],
         "points_expire_after_days": null
         }));
         let (status, saved) = app.call("PUT", "/api/v1/program", &acme.admin, None, Some(quick_program(5))).await;

@@ -860,7 +860,7 @@ pub fn quick_program(visits_per_reward: i64) -> serde_json::Value {
     serde_json::json!({
         "visits_per_reward": visits_per_reward, "points_per_visit": 5,
         "spend_rule": {"points": 1, "per_amount_minor": 100},
-        "min_purchase_minor": 0, "min_minutes_between_visits": 0,
+        "min_purchase_minor": 0, "max_purchase_minor": 10_000_000, "min_minutes_between_visits": 0,
         "milestone_reward_id": null, "refund_expired_vouchers": true, "tiers": [],
         "points_expire_after_days": null
     })
