@@ -7,7 +7,7 @@
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
-//! CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS and METRICS_TOKEN. A TOML file uses the same names in
+//! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS and METRICS_TOKEN. A TOML file uses the same names in
 //! lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 25] = [
+const VARIABLES: [&str; 26] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -43,6 +43,7 @@ const VARIABLES: [&str; 25] = [
     "DATABASE_LOCK_TIMEOUT_MS",
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "DATABASE_STATEMENT_CACHE",
+    "MIGRATION_LOCK_TIMEOUT_SECS",
     "CACHE_TTL_MS",
     "IDEMPOTENCY_TTL_HOURS",
     "METRICS_TOKEN",
@@ -59,6 +60,7 @@ const MAX_SWEEP_SECS: u64 = 86_400;
 const DEFAULT_SHUTDOWN_SECS: u64 = 30;
 const MAX_SHUTDOWN_SECS: u64 = 3_600;
 const MAX_DRAIN_SECS: u64 = 300;
+const MAX_MIGRATION_LOCK_SECS: u64 = 3_600;
 const MAX_PER_MINUTE: u64 = 1_000_000;
 const MAX_PROXY_HOPS: u64 = 10;
 const MAX_POOL_SIZE: u64 = 1_000;
@@ -205,6 +207,7 @@ struct Raw {
     database_lock_timeout_ms: Option<String>,
     database_idle_in_transaction_timeout_ms: Option<String>,
     database_statement_cache: Option<String>,
+    migration_lock_timeout_secs: Option<String>,
     cache_ttl_ms: Option<String>,
     idempotency_ttl_hours: Option<String>,
     metrics_token: Option<String>,
@@ -361,6 +364,12 @@ fn pool_settings(raw: &mut Raw) -> Result<PoolSettings, ConfigError> {
             )?,
             ..limits
         },
+        migration_lock_timeout: Duration::from_secs(bounded(
+            "MIGRATION_LOCK_TIMEOUT_SECS",
+            raw.migration_lock_timeout_secs.take(),
+            defaults.migration_lock_timeout.as_secs(),
+            MAX_MIGRATION_LOCK_SECS,
+        )?),
         ..defaults
     })
 }

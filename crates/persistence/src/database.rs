@@ -23,6 +23,9 @@ pub struct PoolSettings {
     pub checkout_timeout: Duration,
     /// How long a readiness probe waits; kept short so a dead database answers 503 quickly.
     pub probe_timeout: Duration,
+    /// How long migrations wait for another process's migrations (the PostgreSQL migration
+    /// lock) before they give up.
+    pub migration_lock_timeout: Duration,
     pub session: SessionLimits,
 }
 
@@ -33,6 +36,7 @@ impl Default for PoolSettings {
             statement_cache: true,
             checkout_timeout: Duration::from_secs(2),
             probe_timeout: Duration::from_millis(1500),
+            migration_lock_timeout: Duration::from_secs(60),
             session: SessionLimits::default(),
         }
     }
@@ -125,6 +129,7 @@ pub struct Database {
     _checkpointer: Option<Arc<Checkpointer>>,
     /// Told what each committed transaction wrote (metrics), when set.
     commit_observer: Option<Arc<dyn CommitObserver>>,
+    pub(crate) migration_lock_timeout: Duration,
 }
 
 pub(crate) type Conn = PooledConnection<ConnectionManager>;
@@ -170,6 +175,7 @@ impl Database {
             sqlite_writer: Arc::new(Mutex::new(())),
             _checkpointer: checkpointer,
             commit_observer: None,
+            migration_lock_timeout: settings.migration_lock_timeout,
         })
     }
 

@@ -15,6 +15,16 @@ pub enum PersistenceError {
     Checkpointer(#[source] std::io::Error),
     #[error("a migration failed")]
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "waited {} s for another process's migrations to finish (the migration lock timeout); \
+         is a migration still running?",
+        .waited.as_secs()
+    )]
+    MigrationLockTimeout {
+        waited: std::time::Duration,
+        #[source]
+        source: diesel::result::Error,
+    },
     #[error("stored data is invalid: {what}")]
     CorruptRow {
         what: &'static str,
@@ -29,6 +39,7 @@ impl PersistenceError {
         match self {
             Self::Connect(_) | Self::Pool(_) => StoreErrorKind::Unavailable,
             Self::Query(error) => query_error_kind(error),
+            Self::MigrationLockTimeout { .. } => StoreErrorKind::Unavailable,
             Self::Checkpointer(_) | Self::Migration(_) | Self::CorruptRow { .. } => {
                 StoreErrorKind::Failure
             }

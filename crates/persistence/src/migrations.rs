@@ -1,5 +1,7 @@
 //! Embedded migrations, one folder per backend with identical names.
 
+use std::time::Duration;
+
 use diesel::connection::SimpleConnection;
 use diesel::pg::Pg;
 use diesel::sql_types::BigInt;
@@ -70,7 +72,7 @@ impl Database {
     /// Applies what is pending and returns the names applied; idempotent.
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        migrating(&mut conn, |conn| {
+        migrating(&mut conn, self.migration_lock_timeout, |conn| {
             let pending: Vec<String> = status(conn)?
                 .into_iter()
                 .filter(|m| !m.applied)
@@ -88,7 +90,7 @@ impl Database {
     /// Reverts the newest applied migration, if any, and returns its name.
     pub fn revert_last_migration(&self) -> Result<Option<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        migrating(&mut conn, |conn| {
+        migrating(&mut conn, self.migration_lock_timeout, |conn| {
             let newest = status(conn)?.into_iter().rev().find(|m| m.applied);
             let Some(newest) = newest else {
                 return Ok(None);
@@ -109,13 +111,15 @@ impl Database {
 /// share one transaction, which works behind a pooler in transaction mode, where a session lock
 /// would stay on a server connection other clients use next.
 ///
-/// The transaction lifts the time limits: a migration may rewrite a large table, and a replica
-/// starting beside another waits for its migrations on the lock.
+/// The transaction lifts the time limits: a migration may rewrite a large table. Only the wait
+/// for the lock is bounded, by `lock_wait`: a process that finds another's migrations running
+/// for longer fails with a clear error rather than hanging its start-up.
 ///
 /// SQLite needs no lock: a second process migrating the same file waits on SQLite's own write
 /// lock.
 fn migrating<T>(
     conn: &mut DbConnection,
+    lock_wait: Duration,
     work: impl FnOnce(&mut DbConnection) -> Result<T, PersistenceError>,
 ) -> Result<T, PersistenceError> {
     if !matches!(conn, DbConnection::Postgres(_)) {
@@ -123,13 +127,26 @@ fn migrating<T>(
     }
     conn.transaction(|conn| {
         if let DbConnection::Postgres(pg) = conn {
-            pg.batch_execute(
-                "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; \
+            pg.batch_execute(&format!(
+                "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = {}; \
                  SET LOCAL idle_in_transaction_session_timeout = 0",
-            )?;
+                lock_wait.as_millis().max(1)
+            ))?;
             sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
-                .execute(pg)?;
+                .execute(pg)
+                .map_err(|error| match &error {
+                    diesel::result::Error::DatabaseError(_, info)
+                        if info.message().contains("lock timeout") =>
+                    {
+                        PersistenceError::MigrationLockTimeout {
+                            waited: lock_wait,
+                            source: error,
+                        }
+                    }
+                    _ => PersistenceError::Query(error),
+                })?;
+            pg.batch_execute("SET LOCAL lock_timeout = 0")?;
         }
         work(conn)
     })

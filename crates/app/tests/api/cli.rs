@@ -259,3 +259,39 @@ async fn help_explains_each_command() {
         assert!(migrate.contains(command), "{command} in {migrate}");
     }
 }
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+async fn migrations_give_up_on_a_held_migration_lock_with_a_clear_line() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let db = TestDb::empty(Backend::Postgres);
+    // Another process's migrations, as far as this one can tell: the lock, held.
+    let mut other = PgConnection::establish(db.url()).unwrap();
+    other
+        .batch_execute("SELECT pg_advisory_lock(21479342996214873)")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let output = loyalty(
+        &["migrate", "run"],
+        &[
+            ("DATABASE_URL", db.url()),
+            ("MIGRATION_LOCK_TIMEOUT_SECS", "1"),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "it gave up"
+    );
+    let text = stderr(&output);
+    assert!(
+        text.contains("waited 1 s for another process's migrations to finish"),
+        "{text}"
+    );
+    drop(other);
+    let output = loyalty(&["migrate", "run"], &[("DATABASE_URL", db.url())]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+}
