@@ -76,6 +76,8 @@ pub enum LoyaltyError {
     IdempotencyKeyReused,
     #[error("the result would overflow the points range")]
     PointsOverflow,
+    #[error("the record changed since the version named in If-Match")]
+    PreconditionFailed,
     #[error("the operating system gave no random bytes")]
     Randomness(#[source] getrandom::Error),
     #[error("the response could not be rendered for storing")]

@@ -79,6 +79,8 @@ impl StoreError {
 
 pub trait TenantRecords {
     fn tenant(&mut self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Reads the tenant and holds it against concurrent writers until the transaction ends.
+    fn tenant_for_update(&mut self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
     /// The tenant whose primary domain is `domain`.
     fn tenant_with_domain(&mut self, domain: &str) -> Result<Option<TenantId>, StoreError>;
     fn tenant_with_subdomain(&mut self, subdomain: &str) -> Result<Option<TenantId>, StoreError>;

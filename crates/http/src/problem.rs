@@ -111,6 +111,7 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::VoucherCancelled => "redemption_cancelled",
         LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
         LoyaltyError::PointsOverflow => "points_overflow",
+        LoyaltyError::PreconditionFailed => "precondition_failed",
         LoyaltyError::Store(error) if error.is_conflict() => "conflict",
         LoyaltyError::Store(error) if error.is_unavailable() => "database_unavailable",
         LoyaltyError::Randomness(_)
@@ -143,6 +144,7 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::RewardInactive
         | LoyaltyError::IdempotencyKeyReused
         | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
+        LoyaltyError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
         LoyaltyError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         LoyaltyError::Randomness(_)

@@ -135,6 +135,12 @@ impl TenantRecords for Tx<'_> {
         find(self.conn, id)
     }
 
+    fn tenant_for_update(&mut self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let key = tenants::table.find(id.as_str());
+        let row = db_run!(self.conn, first_for_update(key, TenantRow)).map_err(store_error)?;
+        convert_one(row, TenantRow::into_domain)
+    }
+
     fn tenant_with_domain(&mut self, domain: &str) -> Result<Option<TenantId>, StoreError> {
         let id: Option<String> = tenants::table
             .filter(tenants::primary_domain.eq(domain))

@@ -98,3 +98,61 @@ on_both_backends! {
         assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")));
     }
 }
+
+on_both_backends! {
+    async fn if_match_refuses_a_change_made_against_an_old_version(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        app.tenant(&platform, "acme").await;
+        let read = app.send("GET", "/api/v1/tenants/acme", &platform, None, None).await;
+        let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+        let patch = |if_match: &str, name: &str| {
+            app.client
+                .patch(app.url("/api/v1/tenants/acme"))
+                .bearer_auth(&platform)
+                .header("If-Match", if_match)
+                .json(&json!({"name": name}))
+                .send()
+        };
+        let changed = patch(&etag, "Acme One").await.unwrap();
+        assert_eq!(changed.status(), 200);
+        let newer = changed.headers()["etag"].to_str().unwrap().to_owned();
+        assert_ne!(newer, etag, "a change makes a new version");
+
+        for stale in [etag.as_str(), "\"0\"", "W/\"0\"", "not-a-tag"] {
+            let refused = patch(stale, "Acme Two").await.unwrap();
+            assert_eq!(refused.status(), 412, "{stale}");
+            let problem: serde_json::Value = refused.json().await.unwrap();
+            assert_eq!(problem["code"], "precondition_failed");
+        }
+        let (_, tenant) = app.call("GET", "/api/v1/tenants/acme", &platform, None, None).await;
+        assert_eq!(tenant["name"], "Acme One", "a refused change wrote nothing");
+
+        assert_eq!(patch(&format!("\"x\", {newer}"), "Acme Three").await.unwrap().status(), 200);
+        assert_eq!(patch("*", "Acme Four").await.unwrap().status(), 200);
+    }
+
+    async fn concurrent_changes_of_different_fields_are_all_kept(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        app.tenant(&platform, "acme").await;
+        for round in 0..20 {
+            let name = format!("Acme {round}");
+            let color = format!("#0000{round:02}");
+            let (renamed, rebranded) = tokio::join!(
+                app.call("PATCH", "/api/v1/tenants/acme", &platform, None, Some(json!({"name": name}))),
+                app.call("PATCH", "/api/v1/tenants/acme", &platform, None,
+                    Some(json!({"branding": {"primary_color": color}}))),
+            );
+            assert_eq!((renamed.0, rebranded.0), (200, 200));
+            let (_, tenant) = app.call("GET", "/api/v1/tenants/acme", &platform, None, None).await;
+            assert_eq!(
+                (tenant["name"].as_str(), tenant["branding"]["primary_color"].as_str()),
+                (Some(name.as_str()), Some(color.as_str())),
+                "round {round}: neither change lost the other"
+            );
+        }
+    }
+}

@@ -1,11 +1,11 @@
 //! Tenants, managed by the platform admin.
 
 use super::{Loyalty, tenant_of};
-use crate::LoyaltyError;
 use crate::auth::Principal;
 use crate::page::{Page, PageRequest};
 use crate::store::{UnitOfWork, reading, within};
 use crate::tenant::{NewTenant, Tenant, TenantChanges, TenantId};
+use crate::{LoyaltyError, Resource};
 
 /// Refuses a domain or subdomain that another tenant already uses.
 fn ensure_hosts_free(uow: &mut dyn UnitOfWork, tenant: &Tenant) -> Result<(), LoyaltyError> {
@@ -63,16 +63,26 @@ impl Loyalty {
         reading(self.store.as_ref(), |uow| tenant_of(uow, id))
     }
 
+    /// Applies `changes` to the tenant, locked while they merge so concurrent changes of other
+    /// fields are all kept. With `if_match`, the tenant must still be in one of those versions
+    /// (see [`Tenant::version`]), else nothing changes: `PreconditionFailed`.
     pub fn update_tenant(
         &self,
         caller: &Principal,
         id: &TenantId,
         changes: TenantChanges,
+        if_match: Option<&[String]>,
     ) -> Result<Tenant, LoyaltyError> {
         caller.require_platform_admin()?;
         let now = self.now();
         let updated = within(self.store.as_ref(), |uow| {
-            let tenant = changes.clone().apply(tenant_of(uow, id)?, now)?;
+            let current = uow
+                .tenant_for_update(id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Tenant))?;
+            if if_match.is_some_and(|versions| !versions.contains(&current.version())) {
+                return Err(LoyaltyError::PreconditionFailed);
+            }
+            let tenant = changes.clone().apply(current, now)?;
             ensure_hosts_free(uow, &tenant)?;
             uow.update_tenant(&tenant)?;
             Ok(tenant)

@@ -28,6 +28,14 @@ pub struct Tenant {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Tenant {
+    /// Names this state of the tenant, for `ETag` and `If-Match`: every change sets
+    /// `updated_at`, so its microseconds tell one state from the next.
+    pub fn version(&self) -> String {
+        self.updated_at.timestamp_micros().to_string()
+    }
+}
+
 impl crate::page::Keyed for Tenant {
     fn sort_key(&self) -> &str {
         self.id.as_str()

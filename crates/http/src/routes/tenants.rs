@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use loyalty_domain::auth::Role;
-use loyalty_domain::tenant::{Branding, LoyaltyType, NewTenant, TenantChanges, TenantId, Vertical};
+use loyalty_domain::tenant::{
+    Branding, LoyaltyType, NewTenant, Tenant, TenantChanges, TenantId, Vertical,
+};
 use loyalty_domain::{LoyaltyError, Resource};
 use serde::Deserialize;
 
@@ -67,6 +70,37 @@ pub(crate) struct KeyBody {
     #[schema(value_type = crate::openapi::Role)]
     pub role: Role,
     pub label: Option<String>,
+}
+
+/// A 200 naming the tenant's version in a strong `ETag`, for `If-Match` on a later `PATCH`.
+fn with_version(tenant: &Tenant) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::ETAG, format!("\"{}\"", tenant.version())));
+    response
+}
+
+/// The versions `If-Match` names (strong tags only: RFC 9110 compares them strongly), or None
+/// when it is absent or `*` (the tenant exists, or the answer is 404 anyway). A header that
+/// names no usable tag matches no version.
+fn if_match(request: &HttpRequest) -> Option<Vec<String>> {
+    let values: Vec<&str> = request
+        .headers()
+        .get_all(header::IF_MATCH)
+        .map(|value| value.to_str().unwrap_or_default())
+        .collect();
+    if values.is_empty() || values.iter().any(|value| value.trim() == "*") {
+        return None;
+    }
+    Some(
+        values
+            .iter()
+            .flat_map(|value| value.split(','))
+            .filter_map(|tag| {
+                let tag = tag.trim();
+                tag.strip_prefix('"')?.strip_suffix('"').map(str::to_owned)
+            })
+            .collect(),
+    )
 }
 
 /// The tenant a platform admin's path names. Other roles are refused before the id is looked
@@ -141,7 +175,8 @@ pub(crate) async fn list(
     get, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "get_tenant",
     params(("id" = String, Path, description = "The tenant's id.")),
     responses(
-        (status = 200, description = "The tenant.", body = TenantView),
+        (status = 200, description = "The tenant, its version in `ETag`.", body = TenantView,
+            headers(("ETag" = String, description = "The tenant's version, for `If-Match`."))),
         (status = 404, description = "`tenant_not_found`: no tenant has this id."),
     ),
     security(("bearer" = []))
@@ -155,18 +190,25 @@ pub(crate) async fn show(
     let tenant = state
         .store(move |loyalty| loyalty.tenant(&caller.0, &id))
         .await?;
-    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+    Ok(with_version(&tenant).json(TenantView::from(tenant)))
 }
 
 /// Changes a tenant.
 ///
-/// Any subset of its fields; `null` clears the primary domain or subdomain. Platform admin.
+/// Any subset of its fields; `null` clears the primary domain or subdomain. Concurrent changes
+/// of different fields are all kept; with `If-Match` a change made against an older version is
+/// refused. Platform admin.
 #[utoipa::path(
     patch, path = "/api/v1/tenants/{id}", tag = "tenants", operation_id = "update_tenant",
-    params(("id" = String, Path, description = "The tenant's id.")),
+    params(
+        ("id" = String, Path, description = "The tenant's id."),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of the version this change was made against: if the tenant changed since, nothing is written and the answer is 412."),
+    ),
     request_body = TenantChangesBody,
     responses(
-        (status = 200, description = "The tenant as changed.", body = TenantView),
+        (status = 200, description = "The tenant as changed, its new version in `ETag`.", body = TenantView,
+            headers(("ETag" = String, description = "The tenant's new version."))),
+        (status = 412, description = "`precondition_failed`: the tenant changed since the version in `If-Match`; read it again and redo the change."),
         (status = 404, description = "`tenant_not_found`: no tenant has this id."),
         (status = 409, description = "`domain_taken` (with `field`): another tenant uses this primary domain or subdomain. `conflict`: concurrent changes won repeatedly; retrying is safe."),
         (status = 422, description = "`validation_failed` (with `errors`): a value that is not valid."),
@@ -177,9 +219,11 @@ pub(crate) async fn update(
     state: web::Data<HttpState>,
     caller: Authenticated,
     path: web::Path<String>,
+    request: HttpRequest,
     body: JsonBody<TenantChangesBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_in_path(&caller, &path)?;
+    let if_match = if_match(&request);
     let b = body.value;
     let changes = TenantChanges {
         name: b.name,
@@ -193,9 +237,9 @@ pub(crate) async fn update(
         features: b.features,
     };
     let tenant = state
-        .store(move |loyalty| loyalty.update_tenant(&caller.0, &id, changes))
+        .store(move |loyalty| loyalty.update_tenant(&caller.0, &id, changes, if_match.as_deref()))
         .await?;
-    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+    Ok(with_version(&tenant).json(TenantView::from(tenant)))
 }
 
 /// Issues a key for a tenant.
