@@ -231,3 +231,50 @@ mod cli {
         check(Backend::Postgres);
     }
 }
+
+on_both_backends! {
+    async fn a_tenant_admin_mints_admins_only_where_the_tenant_allows_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let mint = || app.call("POST", "/api/v1/api-keys", &acme.admin, None, Some(json!({"role": "tenant_admin"})));
+        let (status, problem) = mint().await;
+        assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
+        let keys = || app.db.scalar("SELECT COUNT(*) AS n FROM api_keys");
+        let before = keys();
+
+        let (status, _) = app.call("PATCH", "/api/v1/tenants/acme", &platform, None,
+            Some(json!({"features": {"keys_admin_can_mint_admin": true}}))).await;
+        assert_eq!(status, 200);
+        let (status, issued) = mint().await;
+        assert_eq!((status, issued["role"].as_str()), (201, Some("tenant_admin")));
+        assert_eq!(keys(), before + 1, "only the allowed one was written");
+    }
+
+    async fn the_platform_admin_lists_and_revokes_any_tenants_keys(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let other = app.tenant(&platform, "other").await;
+        let (status, listed) = app.call("GET", "/api/v1/tenants/acme/api-keys", &platform, None, None).await;
+        assert_eq!(status, 200, "{listed}");
+        let items = listed["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|key| key["tenant_id"] == "acme" && key.get("key").is_none()));
+        let staff = items.iter().find(|key| key["role"] == "staff").unwrap();
+        let staff_id = staff["id"].as_str().unwrap();
+
+        let (status, _) = app.call("GET", "/api/v1/tenants/acme/api-keys", &acme.admin, None, None).await;
+        assert_eq!(status, 403, "a tenant admin uses /api/v1/api-keys");
+        let (status, _) = app.call("DELETE", &format!("/api/v1/tenants/other/api-keys/{staff_id}"), &platform, None, None).await;
+        assert_eq!(status, 404, "the key is acme's, not other's");
+        assert_eq!(app.call("GET", "/api/v1/program", &other.staff, None, None).await.0, 200);
+
+        let revoke = format!("/api/v1/tenants/acme/api-keys/{staff_id}");
+        assert_eq!(app.call("DELETE", &revoke, &platform, None, None).await.0, 204);
+        assert_eq!(app.call("DELETE", &revoke, &platform, None, None).await.0, 204, "again is fine");
+        assert_eq!(app.call("GET", "/api/v1/program", &acme.staff, None, None).await.0, 401, "revoked at once");
+        let (status, _) = app.call("GET", "/api/v1/tenants/nope/api-keys", &platform, None, None).await;
+        assert_eq!(status, 404);
+    }
+}

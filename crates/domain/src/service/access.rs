@@ -16,6 +16,10 @@ use crate::validation::{ValidationErrors, clean_text};
 
 const MAX_LABEL_CHARS: usize = 100;
 
+/// The tenant feature that lets its admins mint more admin keys. Off by default: an admin key
+/// that leaks must not be able to make more of itself.
+pub const ADMINS_MINT_ADMINS: &str = "keys_admin_can_mint_admin";
+
 fn issue_error(error: IssueKeyError) -> LoyaltyError {
     match error {
         IssueKeyError::RoleTenantMismatch => {
@@ -99,7 +103,7 @@ impl Loyalty {
         label: Option<&str>,
     ) -> Result<IssuedKey, LoyaltyError> {
         caller.require_platform_admin()?;
-        self.issue_key_for(tenant, role, label)
+        self.issue_key_for(tenant, role, label, false)
     }
 
     /// A key for the caller's own tenant, issued by its tenant admin.
@@ -110,23 +114,55 @@ impl Loyalty {
         label: Option<&str>,
     ) -> Result<IssuedKey, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?.clone();
-        self.issue_key_for(&tenant, role, label)
+        self.issue_key_for(&tenant, role, label, true)
     }
 
+    /// Issues the key. A tenant admin (`by_tenant_admin`) may issue another tenant admin key
+    /// only where the tenant turned on [`ADMINS_MINT_ADMINS`].
     fn issue_key_for(
         &self,
         tenant: &TenantId,
         role: Role,
         label: Option<&str>,
+        by_tenant_admin: bool,
     ) -> Result<IssuedKey, LoyaltyError> {
         let label = clean_label(label)?;
         let issued =
             issue_key(Some(tenant.clone()), role, label, self.now()).map_err(issue_error)?;
         within(self.store.as_ref(), |uow| {
-            tenant_of(uow, tenant)?;
+            let owner = tenant_of(uow, tenant)?;
+            let admins_mint_admins = owner.features.get(ADMINS_MINT_ADMINS) == Some(&true);
+            if by_tenant_admin && role == Role::TenantAdmin && !admins_mint_admins {
+                return Err(AuthError::Forbidden.into());
+            }
             Ok(uow.insert_key(&issued.key)?)
         })?;
         Ok(issued)
+    }
+
+    /// A tenant's keys, for the platform admin.
+    pub fn tenant_keys(
+        &self,
+        caller: &Principal,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<ApiKey>, LoyaltyError> {
+        caller.require_platform_admin()?;
+        self.page(page, |uow| {
+            tenant_of(uow, tenant)?;
+            Ok(uow.keys(tenant, page)?)
+        })
+    }
+
+    /// Revokes one of a tenant's keys, for the platform admin; revoking twice is not an error.
+    pub fn revoke_tenant_key(
+        &self,
+        caller: &Principal,
+        tenant: &TenantId,
+        key_id: &ApiKeyId,
+    ) -> Result<ApiKey, LoyaltyError> {
+        caller.require_platform_admin()?;
+        self.revoke_in(tenant, key_id)
     }
 
     pub fn keys(
@@ -144,7 +180,11 @@ impl Loyalty {
         caller: &Principal,
         key_id: &ApiKeyId,
     ) -> Result<ApiKey, LoyaltyError> {
-        let tenant = caller.tenant_as(Role::TenantAdmin)?;
+        let tenant = caller.tenant_as(Role::TenantAdmin)?.clone();
+        self.revoke_in(&tenant, key_id)
+    }
+
+    fn revoke_in(&self, tenant: &TenantId, key_id: &ApiKeyId) -> Result<ApiKey, LoyaltyError> {
         let now = self.now();
         let revoked = within(self.store.as_ref(), |uow| {
             let key = uow.key(tenant, key_id)?;

@@ -39,6 +39,8 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         tenants::show,
         tenants::update,
         tenants::issue_key,
+        tenants::list_keys,
+        tenants::revoke_key,
         keys::list,
         keys::issue,
         keys::revoke,

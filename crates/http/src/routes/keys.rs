@@ -19,6 +19,7 @@ use crate::{ApiError, HttpState};
     request_body = KeyBody,
     responses(
         (status = 201, description = "The key, with its secret `key` shown this once.", body = IssuedKeyView),
+        (status = 403, description = "`forbidden`: a tenant admin key may mint another only where the tenant's feature `keys_admin_can_mint_admin` is on."),
         (status = 422, description = "`validation_failed` (with `errors`): a role a tenant key cannot have, or a label that is too long."),
     ),
     security(("bearer" = []))

@@ -85,7 +85,14 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(
             "/api/v1/tenants/{id}/api-keys",
-            vec![post(web::post().to(tenants::issue_key))],
+            vec![
+                get(web::get().to(tenants::list_keys)),
+                post(web::post().to(tenants::issue_key)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/tenants/{id}/api-keys/{key_id}",
+            vec![(Method::DELETE, web::delete().to(tenants::revoke_key))],
         ),
         endpoint(
             "/api/v1/api-keys",

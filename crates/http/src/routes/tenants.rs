@@ -5,16 +5,17 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use loyalty_domain::auth::Role;
+use loyalty_domain::ids::ApiKeyId;
 use loyalty_domain::tenant::{
     Branding, LoyaltyType, NewTenant, Tenant, TenantChanges, TenantId, Vertical,
 };
 use loyalty_domain::{LoyaltyError, Resource};
 use serde::Deserialize;
 
-use super::PageQuery;
+use super::{PageQuery, path_id};
 use crate::auth::Authenticated;
 use crate::json::{JsonBody, present};
-use crate::views::{IssuedKeyView, PageView, TenantView};
+use crate::views::{IssuedKeyView, KeyView, PageView, TenantView};
 use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -268,4 +269,59 @@ pub(crate) async fn issue_key(
         .store(move |loyalty| loyalty.issue_tenant_key(&caller.0, &id, role, label.as_deref()))
         .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
+}
+
+/// Lists a tenant's keys.
+///
+/// Never their secrets. Platform admin.
+#[utoipa::path(
+    get, path = "/api/v1/tenants/{id}/api-keys", tag = "tenants", operation_id = "list_tenant_keys",
+    params(("id" = String, Path, description = "The tenant's id."), PageQuery),
+    responses(
+        (status = 200, description = "A page of the tenant's keys.", body = PageView<KeyView>),
+        (status = 404, description = "`tenant_not_found`: no tenant has this id."),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list_keys(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = tenant_in_path(&caller, &path)?;
+    let page = query.request()?;
+    let keys = state
+        .store(move |loyalty| loyalty.tenant_keys(&caller.0, &id, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(PageView::of(keys, KeyView::from)))
+}
+
+/// Revokes one of a tenant's keys.
+///
+/// It stops working at once; revoking a revoked key succeeds again. Platform admin.
+#[utoipa::path(
+    delete, path = "/api/v1/tenants/{id}/api-keys/{key_id}", tag = "tenants", operation_id = "revoke_tenant_key",
+    params(
+        ("id" = String, Path, description = "The tenant's id."),
+        ("key_id" = String, Path, description = "The key's id."),
+    ),
+    responses(
+        (status = 204, description = "The key is revoked (or already was)."),
+        (status = 404, description = "`tenant_not_found`, `api_key_not_found`: no such tenant, or the tenant has no key with this id."),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn revoke_key(
+    state: web::Data<HttpState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, key) = path.into_inner();
+    let id = tenant_in_path(&caller, &tenant)?;
+    let key_id = path_id(&key, ApiKeyId::parse, Resource::ApiKey)?;
+    state
+        .store(move |loyalty| loyalty.revoke_tenant_key(&caller.0, &id, &key_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
