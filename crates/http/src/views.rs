@@ -249,9 +249,22 @@ pub(crate) struct CustomerView {
     /// The tier the lifetime points reach, and what the next one takes.
     tier: Option<String>,
     points_to_next_tier: Option<i64>,
-    card_token: String,
+    /// The token of the customer's public card. Absent from the `account` a change answers with:
+    /// that answer is kept to replay it, and a card token need not be kept twice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_token: Option<String>,
     created_at: String,
     updated_at: String,
+}
+
+impl CustomerView {
+    /// The customer as the `account` of a change's answer: without the card token.
+    pub(crate) fn account(customer: Customer) -> Self {
+        Self {
+            card_token: None,
+            ..customer.into()
+        }
+    }
 }
 
 impl From<Customer> for CustomerView {
@@ -268,7 +281,7 @@ impl From<Customer> for CustomerView {
             last_visit_at: c.account.last_visit_at.map(timestamp),
             tier: c.tier.tier,
             points_to_next_tier: c.tier.points_to_next_tier,
-            card_token: c.card_token,
+            card_token: Some(c.card_token),
             created_at: timestamp(c.created_at),
             updated_at: timestamp(c.updated_at),
         }

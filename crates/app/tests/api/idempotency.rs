@@ -119,3 +119,41 @@ on_both_backends! {
         assert_eq!(app.balance(&acme.staff, &customer).await, 5);
     }
 }
+
+on_both_backends! {
+    async fn kept_responses_hold_the_card_token_only_where_the_answer_introduced_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.program(&acme.admin, quick_program(10)).await;
+        let reward = app.reward(&acme.admin, json!({"name": "Coffee", "cost_points": 5})).await;
+        let enrolled = app
+            .created("/api/v1/customers", &acme.staff, Some("enrol-1"), json!({"external_id": "C-1"}))
+            .await;
+        let customer = enrolled["id"].as_str().unwrap();
+        let token = enrolled["card_token"].as_str().unwrap();
+
+        let visited = app
+            .created(&format!("/api/v1/customers/{customer}/visits"), &acme.staff, Some("v-1"), json!({}))
+            .await;
+        assert_eq!(visited["account"]["balance"], 5);
+        assert!(visited["account"].get("card_token").is_none(), "{visited}");
+        app.created(&format!("/api/v1/customers/{customer}/purchases"), &acme.staff, Some("p-1"),
+            json!({"amount_minor": 500, "currency": "EUR"})).await;
+        let redeemed = app
+            .created(&format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r-1"),
+                json!({"reward_id": reward}))
+            .await;
+        assert!(redeemed["account"].get("card_token").is_none());
+        let (_, read) = app.call("GET", &format!("/api/v1/customers/{customer}"), &acme.staff, None, None).await;
+        assert_eq!(read["card_token"], token, "reading the customer still shows it");
+
+        let kept = |pattern: &str| {
+            app.db.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM idempotency_keys WHERE response_body LIKE '%{pattern}%'"
+            ))
+        };
+        assert_eq!(kept(token), 1, "only the enrolment's kept answer holds the token");
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM idempotency_keys"), 4);
+    }
+}

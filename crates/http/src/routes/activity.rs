@@ -47,7 +47,7 @@ fn visit_response(posted: &Posted) -> Rendered {
             points_earned: posted.entry.points,
             milestone_reached: posted.reached_milestone(),
             voucher: posted.voucher.clone().map(VoucherView::from),
-            account: posted.customer.clone().into(),
+            account: CustomerView::account(posted.customer.clone()),
         },
     )
 }
@@ -113,7 +113,7 @@ fn purchase_response(posted: &Posted) -> Rendered {
         &PurchaseResponse {
             ledger_entry_id: posted.entry.id.clone(),
             points_earned: posted.entry.points,
-            account: posted.customer.clone().into(),
+            account: CustomerView::account(posted.customer.clone()),
         },
     )
 }
@@ -189,7 +189,7 @@ fn adjustment_response(posted: &Posted) -> Rendered {
         &AdjustmentResponse {
             ledger_entry_id: posted.entry.id.clone(),
             points: posted.entry.points,
-            account: posted.customer.clone().into(),
+            account: CustomerView::account(posted.customer.clone()),
         },
     )
 }
@@ -270,7 +270,7 @@ fn reversal_response(posted: &Posted) -> Rendered {
             reversed_entry_id: posted.entry.reverses_entry_id.clone(),
             points: posted.entry.points,
             balance_negative: posted.customer.account.balance < 0,
-            account: posted.customer.clone().into(),
+            account: CustomerView::account(posted.customer.clone()),
         },
     )
 }

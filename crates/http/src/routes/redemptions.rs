@@ -39,7 +39,7 @@ fn redeemed_response(redeemed: &Redeemed) -> Rendered {
         201,
         &RedeemedResponse {
             voucher: redeemed.voucher.clone().into(),
-            account: redeemed.customer.clone().into(),
+            account: CustomerView::account(redeemed.customer.clone()),
         },
     )
 }
@@ -260,7 +260,7 @@ fn cancelled_response(cancelled: &Cancelled) -> Rendered {
         200,
         &CancelledResponse {
             voucher: cancelled.voucher.clone().into(),
-            account: cancelled.customer.clone().into(),
+            account: CustomerView::account(cancelled.customer.clone()),
         },
     )
 }
