@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use loyalty_domain::auth::{Principal, Role};
-use loyalty_domain::service::SweptItem;
 use loyalty_domain::tenant::{LoyaltyType, NewTenant, TenantId, Vertical};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{Loyalty, LoyaltyError, SystemClock};
@@ -157,13 +156,9 @@ pub fn jobs(
             );
             if !report.failures.is_empty() {
                 for failure in &report.failures {
-                    let item = match &failure.item {
-                        SweptItem::Voucher(id) => format!("voucher {id}"),
-                        SweptItem::PointsOf(id) => format!("the points of customer {id}"),
-                    };
                     eprintln!(
-                        "skipped {item} of tenant {}: {}",
-                        failure.tenant, failure.error
+                        "skipped {} of tenant {}: {}",
+                        failure.item, failure.tenant, failure.error
                     );
                 }
                 return Err(AdminError::SweepIncomplete(report.failures.len()));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
-use loyalty_domain::service::{SweepReport, SweptItem};
+use loyalty_domain::service::SweepReport;
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{
@@ -259,14 +259,9 @@ fn log_sweep(report: &SweepReport) {
         "expiry sweep"
     );
     for failure in &report.failures {
-        let (kind, id) = match &failure.item {
-            SweptItem::Voucher(id) => ("voucher", id.as_str()),
-            SweptItem::PointsOf(id) => ("points of customer", id.as_str()),
-        };
         tracing::error!(
             tenant_id = %failure.tenant,
-            item = kind,
-            id,
+            record = %failure.item,
             error = ?failure.error,
             "expiry sweep skipped a record; it stays due"
         );

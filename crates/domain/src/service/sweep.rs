@@ -40,6 +40,15 @@ pub enum SweptItem {
     PointsOf(CustomerId),
 }
 
+impl std::fmt::Display for SweptItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Voucher(id) => write!(f, "voucher {id}"),
+            Self::PointsOf(id) => write!(f, "the points of customer {id}"),
+        }
+    }
+}
+
 /// What one expiry sweep did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
@@ -86,54 +95,26 @@ impl Loyalty {
         let mut report = SweepReport::default();
         let mut failures = Vec::new();
         self.in_batches(
-            |uow, now, skipping| {
-                let ids: Vec<VoucherId> = skipping
-                    .iter()
-                    .filter_map(|item| match item {
-                        SweptItem::Voucher(id) => Some(id.clone()),
-                        SweptItem::PointsOf(_) => None,
-                    })
-                    .collect();
-                let due = uow.overdue_vouchers(now, SWEEP_BATCH, &ids)?;
-                Ok(due
-                    .into_iter()
-                    .map(|(tenant, id)| (tenant, SweptItem::Voucher(id)))
-                    .collect())
-            },
-            |tenant, item, now| {
-                let SweptItem::Voucher(id) = item else {
-                    return Ok(());
-                };
+            |uow, now, skipping| Ok(uow.overdue_vouchers(now, SWEEP_BATCH, skipping)?),
+            |tenant, id, now| {
                 if let Some(points) = self.expire_voucher(tenant, id, now)? {
                     report.expired += 1;
                     report.refunded_points += points;
                 }
                 Ok(())
             },
+            SweptItem::Voucher,
             &mut failures,
         )?;
         self.in_batches(
             |uow, now, skipping| {
-                let ids: Vec<CustomerId> = skipping
-                    .iter()
-                    .filter_map(|item| match item {
-                        SweptItem::PointsOf(id) => Some(id.clone()),
-                        SweptItem::Voucher(_) => None,
-                    })
-                    .collect();
-                let due = uow.customers_with_expiring_points(now, SWEEP_BATCH, &ids)?;
-                Ok(due
-                    .into_iter()
-                    .map(|(tenant, id)| (tenant, SweptItem::PointsOf(id)))
-                    .collect())
+                Ok(uow.customers_with_expiring_points(now, SWEEP_BATCH, skipping)?)
             },
-            |tenant, item, now| {
-                let SweptItem::PointsOf(customer_id) = item else {
-                    return Ok(());
-                };
+            |tenant, customer_id, now| {
                 report.expired_points += self.expire_points(tenant, customer_id, now)?;
                 Ok(())
             },
+            SweptItem::PointsOf,
             &mut failures,
         )?;
         report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
@@ -156,34 +137,35 @@ impl Loyalty {
         }
     }
 
-    /// Reads what is due in batches at the clock's time and handles each item, until a batch
-    /// comes back short. An item that fails is recorded in `failures` and left out of the
-    /// batches read after it; a database that cannot serve stops the pass.
-    fn in_batches(
+    /// Reads what is due in batches at the clock's time and handles each record, until a batch
+    /// comes back short. A record that fails is recorded in `failures` (as `item` names it) and
+    /// left out of the batches read after it; a database that cannot serve stops the pass.
+    fn in_batches<Id: Clone>(
         &self,
         mut due: impl FnMut(
             &mut dyn UnitOfWork,
             DateTime<Utc>,
-            &[SweptItem],
-        ) -> Result<Vec<(TenantId, SweptItem)>, LoyaltyError>,
-        mut handle: impl FnMut(&TenantId, &SweptItem, DateTime<Utc>) -> Result<(), LoyaltyError>,
+            &[Id],
+        ) -> Result<Vec<(TenantId, Id)>, LoyaltyError>,
+        mut handle: impl FnMut(&TenantId, &Id, DateTime<Utc>) -> Result<(), LoyaltyError>,
+        item: fn(Id) -> SweptItem,
         failures: &mut Vec<SweepFailure>,
     ) -> Result<(), LoyaltyError> {
-        let mut skipping: Vec<SweptItem> = Vec::new();
+        let mut skipping: Vec<Id> = Vec::new();
         loop {
             let now = self.now();
             let batch = reading(self.store.as_ref(), |uow| due(uow, now, &skipping))?;
-            for (tenant, item) in &batch {
-                match handle(tenant, item, now) {
+            for (tenant, id) in &batch {
+                match handle(tenant, id, now) {
                     Ok(()) => {}
                     Err(LoyaltyError::Store(error)) if error.is_unavailable() => {
                         return Err(LoyaltyError::Store(error));
                     }
                     Err(error) => {
-                        skipping.push(item.clone());
+                        skipping.push(id.clone());
                         failures.push(SweepFailure {
                             tenant: tenant.clone(),
-                            item: item.clone(),
+                            item: item(id.clone()),
                             error,
                         });
                     }
