@@ -49,6 +49,9 @@ pub struct Account {
     pub lifetime_points: i64,
     pub visits: i64,
     pub last_visit_at: Option<DateTime<Utc>>,
+    /// When the soonest of the points on the balance expire; None when none will. Lets a read
+    /// know without looking at the lots whether some of the balance may have expired.
+    pub points_expire_next_at: Option<DateTime<Utc>>,
 }
 
 impl Customer {

@@ -22,6 +22,13 @@ pub struct Lot {
     pub remaining: i64,
 }
 
+impl Lot {
+    /// Whether these are points whose expiry has come by `now`.
+    fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.remaining > 0 && self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
 /// Points taken from one lot by one spending entry, kept so a refund can put them back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draw {
@@ -172,13 +179,29 @@ impl LotBook {
     /// Empties every lot whose expiry has come and returns the points that left.
     pub fn expire(&mut self, now: DateTime<Utc>) -> i64 {
         let mut expired = 0;
-        for lot in &mut self.lots {
-            if lot.remaining > 0 && lot.expires_at.is_some_and(|at| at <= now) {
-                expired += lot.remaining;
-                lot.remaining = 0;
-            }
+        for lot in self.lots.iter_mut().filter(|lot| lot.is_due(now)) {
+            expired += lot.remaining;
+            lot.remaining = 0;
         }
         expired
+    }
+
+    /// The points whose expiry has come by `now`: on the balance, but no longer spendable.
+    pub fn due(&self, now: DateTime<Utc>) -> i64 {
+        self.lots
+            .iter()
+            .filter(|lot| lot.is_due(now))
+            .map(|lot| lot.remaining)
+            .sum()
+    }
+
+    /// When the next of the customer's points expire, if any will.
+    pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
+        self.lots
+            .iter()
+            .filter(|lot| lot.remaining > 0)
+            .filter_map(|lot| lot.expires_at)
+            .min()
     }
 }
 
@@ -191,6 +214,28 @@ mod tests {
 
     fn at(day: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000, 0).unwrap() + Duration::days(day)
+    }
+
+    #[test]
+    fn points_are_due_from_the_moment_their_lot_expires() {
+        let [soon, late, never] = std::array::from_fn(|_| LedgerEntryId::generate());
+        let mut book = LotBook::default();
+        assert_eq!(book.next_expiry(), None);
+        book.credit(10, &soon, at(0), Some(at(5)));
+        book.credit(7, &late, at(0), Some(at(9)));
+        book.credit(3, &never, at(0), None);
+        assert_eq!(book.next_expiry(), Some(at(5)));
+        assert_eq!(book.due(at(4)), 0);
+        assert_eq!(book.due(at(5)), 10, "due at the instant itself");
+        assert_eq!(book.due(at(9)), 17);
+        assert_eq!(book.expire(at(5)), 10);
+        assert_eq!((book.due(at(5)), book.next_expiry()), (0, Some(at(9))));
+        book.debit(7, None, &soon, at(6));
+        assert_eq!(
+            book.next_expiry(),
+            None,
+            "spent lots and never-expiring points leave none"
+        );
     }
 
     #[test]

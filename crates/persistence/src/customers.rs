@@ -37,6 +37,7 @@ struct CustomerRow<'a> {
     last_visit_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    points_expire_next_at: Option<NaiveDateTime>,
 }
 
 impl<'a> CustomerRow<'a> {
@@ -55,6 +56,7 @@ impl<'a> CustomerRow<'a> {
             last_visit_at: customer.account.last_visit_at.map(naive),
             created_at: naive(customer.created_at),
             updated_at: naive(customer.updated_at),
+            points_expire_next_at: customer.account.points_expire_next_at.map(naive),
         }
     }
 
@@ -72,6 +74,7 @@ impl<'a> CustomerRow<'a> {
                 lifetime_points: self.lifetime_points,
                 visits: self.visits,
                 last_visit_at: self.last_visit_at.map(|at| at.and_utc()),
+                points_expire_next_at: self.points_expire_next_at.map(|at| at.and_utc()),
             },
             tier: Default::default(),
             created_at: self.created_at.and_utc(),

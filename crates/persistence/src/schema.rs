@@ -66,6 +66,7 @@ diesel::table! {
         last_visit_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        points_expire_next_at -> Nullable<Timestamp>,
     }
 }
 

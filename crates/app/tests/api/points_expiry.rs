@@ -70,6 +70,48 @@ on_both_backends! {
         assert_lots_match(&app);
     }
 
+    async fn points_past_their_expiry_are_not_spendable_before_the_sweep(backend) {
+        let (app, clock, acme, customer) = setup(backend).await;
+        buy(&app, &acme, &customer, 10_000, "p1").await; // 100 points, expiring after day 30
+        let reward = app
+            .reward(&acme.admin, json!({"name": "Wash", "cost_points": 80, "valid_days": 60}))
+            .await;
+        let (_, shown) = app.call("GET", &format!("/api/v1/customers/{customer}"), &acme.staff, None, None).await;
+        let card = format!("/api/public/cards/{}", shown["card_token"].as_str().unwrap());
+        assert_eq!(app.get(&card).await.json::<Value>().await.unwrap()["affordable_rewards"][0]["id"], reward.as_str());
+
+        clock.advance(Duration::days(31)); // past the expiry; no sweep has run
+        assert_eq!(app.balance(&acme.staff, &customer).await, 0, "a read takes the clock into account");
+        let (_, listed) = app.call("GET", "/api/v1/customers", &acme.staff, None, None).await;
+        assert_eq!(listed["items"][0]["balance"], 0);
+        let (_, found) = app.call("GET", "/api/v1/customers?email=zoe@example.com", &acme.staff, None, None).await;
+        assert_eq!(found["items"][0]["balance"], 0, "{found}");
+        let shown_card = app.get(&card).await.json::<Value>().await.unwrap();
+        assert_eq!((shown_card["balance"].as_i64(), shown_card["affordable_rewards"].as_array().map(Vec::len)), (Some(0), Some(0)));
+
+        let (status, problem) = app.call("POST", &format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r1"),
+            Some(json!({"reward_id": reward}))).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("insufficient_points")), "{problem}");
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM redemptions"), 0, "the refused redemption wrote nothing");
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind <> 'purchase'"), 0);
+
+        // The next change records the expiry first, under the system's name, then itself.
+        let bought = buy(&app, &acme, &customer, 2_000, "p2").await;
+        assert_eq!(bought["account"]["balance"], 20, "{bought}");
+        let (_, ledger) = app.call("GET", &format!("/api/v1/customers/{customer}/ledger?limit=2"), &acme.staff, None, None).await;
+        let kinds: Vec<_> = ledger["items"].as_array().unwrap().iter()
+            .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["points"].as_i64().unwrap(), e["actor"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(kinds[1], ("expiry".to_owned(), -100, "system:expiry".to_owned()), "{ledger}");
+        assert_eq!((kinds[0].0.as_str(), kinds[0].1), ("purchase", 20));
+        assert_eq!(app.db.scalar(
+            "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(e.points), 0) \
+             FROM ledger_entries e WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id)"), 0);
+        assert_lots_match(&app);
+        assert_eq!(support::service(&app.db, clock.clone()).sweep_expired().unwrap().expired_points, 0, "nothing left to sweep");
+        assert_eq!(app.balance(&acme.staff, &customer).await, 20);
+    }
+
     async fn refunds_go_back_to_the_lots_they_came_from(backend) {
         let (app, clock, acme, customer) = setup(backend).await;
         buy(&app, &acme, &customer, 10_000, "p1").await;

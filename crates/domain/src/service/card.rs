@@ -1,5 +1,6 @@
 //! The customer's public card, read by the unguessable token printed on it.
 
+use super::posting::customer_as_of;
 use super::{Loyalty, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::error::Resource;
@@ -38,6 +39,7 @@ impl Loyalty {
             let customer = uow
                 .customer_by_card(card_token)?
                 .ok_or(LoyaltyError::NotFound(Resource::Card))?;
+            let customer = customer_as_of(uow, customer, now)?;
             let tenant = tenant_of(uow, &customer.tenant_id)?;
             let program = program_of(uow, &customer.tenant_id)?;
             let vouchers =

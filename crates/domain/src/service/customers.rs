@@ -1,5 +1,6 @@
 //! Customers: enrolment, look-ups, lists and profile changes.
 
+use super::posting::customer_as_of;
 use super::{Loyalty, lock_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
@@ -116,12 +117,12 @@ impl Loyalty {
     ) -> Result<Page<Customer>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         let program = self.program_for_display(tenant)?;
+        let now = self.now();
         self.page(page, |uow| {
-            let customers = uow.customers(tenant, page)?;
-            Ok(customers
+            uow.customers(tenant, page)?
                 .into_iter()
-                .map(|c| c.standing_under(&program))
-                .collect())
+                .map(|c| Ok(customer_as_of(uow, c, now)?.standing_under(&program)))
+                .collect()
         })
     }
 
@@ -132,6 +133,7 @@ impl Loyalty {
         lookup: CustomerLookup,
     ) -> Result<Option<Customer>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
+        let now = self.now();
         reading(self.store.as_ref(), |uow| {
             let normalized = match &lookup {
                 CustomerLookup::Phone(raw) => {
@@ -151,17 +153,25 @@ impl Loyalty {
                 CustomerLookup::ExternalId(_) => return Ok(None),
             };
             let program = program_of(uow, tenant)?;
-            Ok(uow
-                .find_customer(tenant, &normalized)?
-                .map(|c| c.standing_under(&program)))
+            match uow.find_customer(tenant, &normalized)? {
+                Some(customer) => Ok(Some(
+                    customer_as_of(uow, customer, now)?.standing_under(&program),
+                )),
+                None => Ok(None),
+            }
         })
     }
 
     pub fn customer(&self, caller: &Principal, id: &CustomerId) -> Result<Customer, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         let program = self.program_for_display(tenant)?;
-        let customer = reading_one(self.store.as_ref(), |uow| Ok(uow.customer(tenant, id)?))?
-            .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+        let now = self.now();
+        let customer = reading_one(self.store.as_ref(), |uow| {
+            let customer = uow
+                .customer(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            customer_as_of(uow, customer, now)
+        })?;
         Ok(customer.standing_under(&program))
     }
 
@@ -188,7 +198,7 @@ impl Loyalty {
             customer.external_id = clean.external_id;
             customer.updated_at = now;
             uow.update_customer(&customer)?;
-            Ok(customer.standing_under(&program_of(uow, tenant)?))
+            Ok(customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?))
         })
     }
 
@@ -207,7 +217,7 @@ impl Loyalty {
             customer.card_token.clone_from(&card_token);
             customer.updated_at = now;
             uow.update_customer(&customer)?;
-            Ok(customer.standing_under(&program_of(uow, tenant)?))
+            Ok(customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?))
         })
     }
 }

@@ -6,21 +6,40 @@
 //! the invariants are checked in one place: the balance moves by exactly the entries' points (the
 //! balance equals the sum of the ledger), spending never overdraws it, and the open lots add up
 //! to it afterwards.
+//!
+//! Points past their expiry are never spendable, whether or not the sweep has reached them yet:
+//! every posting first records the expiry of the customer's lots that are due, and reads show the
+//! balance without them ([`customer_as_of`]).
 
 use std::collections::HashMap;
 
 use crate::LoyaltyError;
 use crate::customer::Customer;
 use crate::ids::{CustomerId, LedgerEntryId};
+use chrono::{DateTime, Utc};
+
 use crate::ledger::{EntryKind, LedgerEntry, Posting, Provenance, post};
 use crate::lots::{Draw, Lot, LotBook};
 use crate::program::Program;
 use crate::store::UnitOfWork;
 use crate::tenant::TenantId;
 
-/// Posts `postings` in order to `customer`, who must be locked in this transaction: appends the
-/// entries, books them on the lots, checks the lots against the balance and writes the account.
-/// Returns the entries as written.
+/// Who the ledger names for points that expired: the sweep, or a change that found them due.
+const EXPIRY_ACTOR: &str = "system:expiry";
+
+/// The provenance of changes the service makes on its own (expiries), at `at`.
+pub(super) fn expiry_provenance(at: DateTime<Utc>) -> Provenance {
+    Provenance {
+        actor_key_id: EXPIRY_ACTOR.to_owned(),
+        request_id: None,
+        at,
+    }
+}
+
+/// Posts `postings` in order to `customer`, who must be locked in this transaction: first records
+/// the expiry of points that are due at the provenance's time, then appends the entries, books
+/// them on the lots, checks the lots against the balance and writes the account. Returns the
+/// entries of `postings` as written.
 pub(super) fn post_to_account(
     uow: &mut dyn UnitOfWork,
     program: &Program,
@@ -28,23 +47,84 @@ pub(super) fn post_to_account(
     postings: Vec<Posting>,
     provenance: &Provenance,
 ) -> Result<Vec<LedgerEntry>, LoyaltyError> {
-    let entries = post(customer, postings, provenance)?;
+    Ok(post_after_expiry(uow, program, customer, postings, provenance)?.1)
+}
+
+/// Records the expiry of the customer's points that are due at `now` (the customer locked in this
+/// transaction); returns the points that expired.
+pub(super) fn expire_due_points(
+    uow: &mut dyn UnitOfWork,
+    program: &Program,
+    customer: &mut Customer,
+    now: DateTime<Utc>,
+) -> Result<i64, LoyaltyError> {
+    Ok(post_after_expiry(uow, program, customer, Vec::new(), &expiry_provenance(now))?.0)
+}
+
+/// The customer as a read at `now` shows them: points whose lots have expired leave the balance
+/// at once, before the sweep or the customer's next change records their expiry.
+pub(super) fn customer_as_of(
+    uow: &mut dyn UnitOfWork,
+    mut customer: Customer,
+    now: DateTime<Utc>,
+) -> Result<Customer, LoyaltyError> {
+    if customer
+        .account
+        .points_expire_next_at
+        .is_some_and(|at| at <= now)
+    {
+        let due = LotBook::new(uow.open_lots(&customer.tenant_id, &customer.id)?).due(now);
+        customer.account.balance -= due;
+    }
+    Ok(customer)
+}
+
+/// Posts an expiry entry for the points due at the provenance's time, if any, then `postings`;
+/// returns the points expired and the entries of `postings`.
+fn post_after_expiry(
+    uow: &mut dyn UnitOfWork,
+    program: &Program,
+    customer: &mut Customer,
+    postings: Vec<Posting>,
+    provenance: &Provenance,
+) -> Result<(i64, Vec<LedgerEntry>), LoyaltyError> {
+    let at = provenance.at;
+    let lots = uow.open_lots(&customer.tenant_id, &customer.id)?;
+    let due = LotBook::new(lots.clone()).due(at);
+    if due == 0 && postings.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let mut entries = Vec::with_capacity(postings.len() + 1);
+    if due > 0 {
+        let expiry = Posting::new(EntryKind::Expiry, -due);
+        entries.extend(post(customer, vec![expiry], &expiry_provenance(at))?);
+    }
+    let expired = entries.len();
+    entries.extend(post(customer, postings, provenance)?);
     for entry in &entries {
         uow.append_entry(entry)?;
     }
-    let lots_total = book_entries(uow, &customer.tenant_id, &customer.id, program, &entries)?;
-    if lots_total != customer.account.balance {
+    let book = book_entries(
+        uow,
+        &customer.tenant_id,
+        &customer.id,
+        program,
+        lots,
+        &entries,
+    )?;
+    if book.total() != customer.account.balance {
         return Err(LoyaltyError::LotsOutOfStep {
             balance: customer.account.balance,
-            lots: lots_total,
+            lots: book.total(),
         });
     }
+    customer.account.points_expire_next_at = book.next_expiry();
     uow.update_customer(customer)?;
-    Ok(entries)
+    Ok((due, entries.split_off(expired)))
 }
 
-/// Applies `entries` (already on the ledger, in order) to the customer's lots and returns what the
-/// lots hold afterwards: earnings become lots expiring per `program`, spending draws from the
+/// Applies `entries` (already on the ledger, in order) to the customer's open `lots`, writes the
+/// lots back and returns them: earnings become lots expiring per `program`, spending draws from the
 /// soonest-expiring lots (a reversal from its purchase's own lot first), a voucher's refund goes
 /// back to the lots its spending drew from, and expiry empties the lots that are due.
 fn book_entries(
@@ -52,9 +132,9 @@ fn book_entries(
     tenant: &TenantId,
     customer_id: &CustomerId,
     program: &Program,
+    mut lots: Vec<Lot>,
     entries: &[LedgerEntry],
-) -> Result<i64, LoyaltyError> {
-    let mut lots = uow.open_lots(tenant, customer_id)?;
+) -> Result<LotBook, LoyaltyError> {
     let refund_draws = draws_to_restore(uow, tenant, entries, &mut lots)?;
     let before = lots.clone();
     let mut book = LotBook::new(lots);
@@ -96,7 +176,7 @@ fn book_entries(
         }
     }
     write_back(uow, tenant, customer_id, &before, book.lots())?;
-    Ok(book.total())
+    Ok(book)
 }
 
 /// For each refund among `entries`, the draws its voucher's spending took; lots they drew from

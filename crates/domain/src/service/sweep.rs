@@ -3,24 +3,28 @@
 
 use chrono::{DateTime, Utc};
 
-use super::posting::post_to_account;
+use super::posting::{expire_due_points, expiry_provenance};
 use super::vouchers::close_and_refund;
-use super::{Loyalty, program_of};
+use super::{Loyalty, lock_customer, program_of};
 use crate::LoyaltyError;
 use crate::ids::{CustomerId, VoucherId};
-use crate::ledger::{EntryKind, Posting, Provenance};
-use crate::lots::LotBook;
 use crate::store::{UnitOfWork, reading, within};
 use crate::tenant::TenantId;
 use crate::voucher::VoucherStatus;
 
-/// The actor recorded on ledger entries the expiry sweep writes.
-const SWEEP_ACTOR: &str = "system:expiry";
 /// Records the sweep handles per batch, each in its own transaction.
 const SWEEP_BATCH: i64 = 100;
 /// Idempotency records deleted per statement: each batch is one short transaction, so the
 /// sweep never holds many rows locked at once.
 const IDEMPOTENCY_BATCH: i64 = 1_000;
+
+/// What expiring one voucher did to its customer's balance.
+struct ExpiredVoucher {
+    /// The points the voucher cost, given back (where the program says so).
+    refunded_points: i64,
+    /// The customer's points found past their expiry on the way.
+    expired_points: i64,
+}
 
 /// What the sweep could not do for one record. The pass goes on without it; the record stays due
 /// and is tried again by the next sweep.
@@ -74,14 +78,6 @@ impl SweepReport {
     }
 }
 
-fn sweep_provenance(at: DateTime<Utc>) -> Provenance {
-    Provenance {
-        actor_key_id: SWEEP_ACTOR.to_owned(),
-        request_id: None,
-        at,
-    }
-}
-
 impl Loyalty {
     /// Marks every voucher past its expiry as expired and, where the program says so, gives its
     /// points back. Each voucher is its own transaction, re-checked under lock, so a sweep racing
@@ -97,9 +93,10 @@ impl Loyalty {
         self.in_batches(
             |uow, now, skipping| Ok(uow.overdue_vouchers(now, SWEEP_BATCH, skipping)?),
             |tenant, id, now| {
-                if let Some(points) = self.expire_voucher(tenant, id, now)? {
+                if let Some(expired) = self.expire_voucher(tenant, id, now)? {
                     report.expired += 1;
-                    report.refunded_points += points;
+                    report.refunded_points += expired.refunded_points;
+                    report.expired_points += expired.expired_points;
                 }
                 Ok(())
             },
@@ -177,14 +174,13 @@ impl Loyalty {
         }
     }
 
-    /// Expires one voucher if it is still issued and due; returns the points refunded, or None
-    /// when there was nothing to do.
+    /// Expires one voucher if it is still issued and due; None when there was nothing to do.
     fn expire_voucher(
         &self,
         tenant: &TenantId,
         id: &VoucherId,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, LoyaltyError> {
+    ) -> Result<Option<ExpiredVoucher>, LoyaltyError> {
         within(self.store.as_ref(), |uow| {
             let Some(mut voucher) = uow.voucher_for_update(tenant, id)? else {
                 return Ok(None);
@@ -192,16 +188,27 @@ impl Loyalty {
             if voucher.status != VoucherStatus::Issued || voucher.expires_at > now {
                 return Ok(None);
             }
+            // A refund first records the customer's points that are due by now; expiring them
+            // here (the voucher locked first, as everywhere) lets the report count them.
+            let mut expired_points = 0;
+            if voucher.points_spent > 0 {
+                let mut customer = lock_customer(uow, tenant, &voucher.customer_id)?;
+                let program = program_of(uow, tenant)?;
+                expired_points = expire_due_points(uow, &program, &mut customer, now)?;
+            }
             let refunded_to = close_and_refund(
                 uow,
                 &mut voucher,
                 VoucherStatus::Expired,
-                &sweep_provenance(now),
+                &expiry_provenance(now),
             )?;
-            Ok(Some(if refunded_to.is_some() {
-                voucher.points_spent
-            } else {
-                0
+            Ok(Some(ExpiredVoucher {
+                refunded_points: if refunded_to.is_some() {
+                    voucher.points_spent
+                } else {
+                    0
+                },
+                expired_points,
             }))
         })
     }
@@ -218,19 +225,8 @@ impl Loyalty {
             let Some(mut customer) = uow.customer_for_update(tenant, customer_id)? else {
                 return Ok(0);
             };
-            let expired = LotBook::new(uow.open_lots(tenant, customer_id)?).expire(now);
-            if expired == 0 {
-                return Ok(0);
-            }
             let program = program_of(uow, tenant)?;
-            post_to_account(
-                uow,
-                &program,
-                &mut customer,
-                vec![Posting::new(EntryKind::Expiry, -expired)],
-                &sweep_provenance(now),
-            )?;
-            Ok(expired)
+            expire_due_points(uow, &program, &mut customer, now)
         })
     }
 }

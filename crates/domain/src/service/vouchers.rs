@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::posting::post_to_account;
+use super::posting::{customer_as_of, post_to_account};
 use super::{Caller, Loyalty, lock_customer, program_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
@@ -79,7 +79,8 @@ pub(super) fn close_and_refund(
         let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
         posting.voucher_id = Some(voucher.id.clone());
         post_to_account(uow, &program, &mut customer, vec![posting], provenance)?;
-        Some(customer.standing_under(&program))
+        // Points given back to lots that have expired since are due again at once.
+        Some(customer_as_of(uow, customer, provenance.at)?.standing_under(&program))
     } else {
         None
     };
@@ -110,18 +111,14 @@ impl Loyalty {
             if reward.stock == Some(0) {
                 return Err(LoyaltyError::OutOfStock);
             }
-            if customer.account.balance < reward.cost_points {
-                return Err(LoyaltyError::InsufficientPoints {
-                    balance: customer.account.balance,
-                    requested: reward.cost_points,
-                });
-            }
             if let Some(stock) = reward.stock {
                 reward.stock = Some(stock - 1);
                 uow.update_reward(&reward)?;
             }
             let voucher = issue(&reward, &customer.id, reward.cost_points, None, now)?;
             uow.insert_voucher(&voucher)?;
+            // Spending refuses what the balance cannot cover once points past their expiry have
+            // left it; the transaction then takes back the stock and the voucher above.
             let mut posting = Posting::new(EntryKind::Redemption, -reward.cost_points);
             posting.voucher_id = Some(voucher.id.clone());
             let program = program_of(uow, tenant)?;
@@ -226,10 +223,12 @@ impl Loyalty {
             // A free (milestone) voucher refunds nothing: its account is read as it is.
             let customer = match refunded_to {
                 Some(customer) => customer,
-                None => uow
-                    .customer(tenant, &voucher.customer_id)?
-                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?
-                    .standing_under(&program_of(uow, tenant)?),
+                None => {
+                    let customer = uow
+                        .customer(tenant, &voucher.customer_id)?
+                        .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+                    customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?)
+                }
             };
             Ok(Cancelled {
                 voucher: voucher.as_seen_by(caller.principal.role),

@@ -1,0 +1,1 @@
+ALTER TABLE customers DROP COLUMN points_expire_next_at;
