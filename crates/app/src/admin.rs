@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use loyalty_domain::auth::{Principal, Role};
+use loyalty_domain::auth::{KeyRequest, Principal, Role};
 use loyalty_domain::tenant::{LoyaltyType, NewTenant, TenantId, Vertical};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{Loyalty, LoyaltyError, SystemClock};
@@ -102,7 +102,12 @@ pub fn api_key(database: Database, command: ApiKeyCommand) -> Result<(), AdminEr
                 (Some(tenant), Role::TenantAdmin | Role::Staff) => {
                     let tenant =
                         TenantId::parse(&tenant).map_err(|e| invalid("tenant", &e.to_string()))?;
-                    loyalty.issue_tenant_key(&operator, &tenant, role, label.as_deref())?
+                    let request = KeyRequest {
+                        role,
+                        label,
+                        expires_at: None,
+                    };
+                    loyalty.issue_tenant_key(&operator, &tenant, request)?
                 }
                 _ => {
                     return Err(invalid(

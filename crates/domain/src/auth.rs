@@ -54,6 +54,22 @@ pub struct ApiKey {
     pub secret_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The id of the key that issued this one, or `operator` for the command line; None for keys
+    /// issued before this was recorded.
+    pub created_by: Option<String>,
+    /// After this the key no longer authenticates; None: until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key last authenticated a request, to the minute or so: it is written at most
+    /// once a minute per key.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What a new key is to be, as its issuer asks for it.
+#[derive(Debug, Clone)]
+pub struct KeyRequest {
+    pub role: Role,
+    pub label: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl crate::page::Keyed for ApiKey {
@@ -77,13 +93,19 @@ pub enum IssueKeyError {
     Randomness(#[source] getrandom::Error),
 }
 
-/// Makes a new key. `tenant_id` must be None exactly for `Role::PlatformAdmin`.
+/// Makes a new key, issued by `created_by` at `now`. `tenant_id` must be None exactly for
+/// `Role::PlatformAdmin`.
 pub fn issue_key(
     tenant_id: Option<TenantId>,
-    role: Role,
-    label: Option<String>,
+    request: KeyRequest,
+    created_by: &Principal,
     now: DateTime<Utc>,
 ) -> Result<IssuedKey, IssueKeyError> {
+    let KeyRequest {
+        role,
+        label,
+        expires_at,
+    } = request;
     if (role == Role::PlatformAdmin) != tenant_id.is_none() {
         return Err(IssueKeyError::RoleTenantMismatch);
     }
@@ -99,6 +121,9 @@ pub fn issue_key(
             prefix: prefix.clone(),
             created_at: now,
             revoked_at: None,
+            created_by: Some(created_by.key_id.clone()),
+            expires_at,
+            last_used_at: None,
         },
         secret: format!("{KEY_SCHEME}{prefix}_{secret}"),
     })
@@ -113,9 +138,12 @@ pub fn split_key(presented: &str) -> Option<(&str, &str)> {
     (well_formed(prefix) && well_formed(secret)).then_some((prefix, secret))
 }
 
-/// Whether `key` accepts the presented secret: not revoked, and the secret's hash matches.
-pub fn key_accepts(key: &ApiKey, secret: &str) -> bool {
-    key.revoked_at.is_none() && secret_matches(secret, &key.secret_hash)
+/// Whether `key` accepts the presented secret at `now`: not revoked, not expired, and the
+/// secret's hash matches.
+pub fn key_accepts(key: &ApiKey, secret: &str, now: DateTime<Utc>) -> bool {
+    key.revoked_at.is_none()
+        && key.expires_at.is_none_or(|expiry| now < expiry)
+        && secret_matches(secret, &key.secret_hash)
 }
 
 /// Who is calling, once their key is verified.
@@ -177,24 +205,59 @@ mod tests {
         TenantId::parse("acme").unwrap()
     }
 
+    fn request(role: Role, expires_at: Option<DateTime<Utc>>) -> KeyRequest {
+        KeyRequest {
+            role,
+            label: None,
+            expires_at,
+        }
+    }
+
     #[test]
     fn issued_keys_verify_and_store_no_secret() {
-        let issued = issue_key(Some(tenant()), Role::Staff, None, Utc::now()).unwrap();
+        let now = Utc::now();
+        let by = Principal::operator();
+        let issued = issue_key(Some(tenant()), request(Role::Staff, None), &by, now).unwrap();
         let (prefix, secret) = split_key(&issued.secret).unwrap();
         assert_eq!(prefix, issued.key.prefix);
-        assert!(key_accepts(&issued.key, secret));
+        assert_eq!(issued.key.created_by.as_deref(), Some("operator"));
+        assert!(key_accepts(&issued.key, secret, now));
         assert!(!issued.key.secret_hash.contains(secret));
-        assert!(!key_accepts(&issued.key, "wrong"));
+        assert!(!key_accepts(&issued.key, "wrong", now));
         let mut revoked = issued.key.clone();
-        revoked.revoked_at = Some(Utc::now());
-        assert!(!key_accepts(&revoked, secret), "revoked keys stop working");
+        revoked.revoked_at = Some(now);
+        assert!(
+            !key_accepts(&revoked, secret, now),
+            "revoked keys stop working"
+        );
+    }
+
+    #[test]
+    fn a_key_stops_working_when_it_expires() {
+        let now = Utc::now();
+        let expiry = now + chrono::Duration::hours(1);
+        let by = Principal::operator();
+        let issued =
+            issue_key(Some(tenant()), request(Role::Staff, Some(expiry)), &by, now).unwrap();
+        let (_, secret) = split_key(&issued.secret).unwrap();
+        assert!(key_accepts(
+            &issued.key,
+            secret,
+            expiry - chrono::Duration::seconds(1)
+        ));
+        assert!(
+            !key_accepts(&issued.key, secret, expiry),
+            "expired at the instant"
+        );
     }
 
     #[test]
     fn platform_admin_keys_have_no_tenant_and_others_do() {
-        assert!(issue_key(None, Role::PlatformAdmin, None, Utc::now()).is_ok());
-        assert!(issue_key(Some(tenant()), Role::PlatformAdmin, None, Utc::now()).is_err());
-        assert!(issue_key(None, Role::Staff, None, Utc::now()).is_err());
+        let (now, by) = (Utc::now(), Principal::operator());
+        assert!(issue_key(None, request(Role::PlatformAdmin, None), &by, now).is_ok());
+        let platform_in_tenant = request(Role::PlatformAdmin, None);
+        assert!(issue_key(Some(tenant()), platform_in_tenant, &by, now).is_err());
+        assert!(issue_key(None, request(Role::Staff, None), &by, now).is_err());
     }
 
     #[test]

@@ -103,6 +103,14 @@ pub trait KeyRecords {
         key_id: &ApiKeyId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Sets the key's `last_used_at` to `at`, unless it already records a use after
+    /// `unless_after`.
+    fn record_key_use(
+        &mut self,
+        key_id: &ApiKeyId,
+        at: DateTime<Utc>,
+        unless_after: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 pub trait ProgramRecords {

@@ -88,6 +88,13 @@ pub(crate) struct KeyView {
     prefix: String,
     created_at: String,
     revoked_at: Option<String>,
+    /// The id of the key that issued this one, `operator` for the command line; null for keys
+    /// issued before this was recorded.
+    created_by: Option<String>,
+    /// When the key stops working; null: until revoked.
+    expires_at: Option<String>,
+    /// When the key last authenticated a request, to within a minute or so.
+    last_used_at: Option<String>,
 }
 
 impl From<ApiKey> for KeyView {
@@ -100,6 +107,9 @@ impl From<ApiKey> for KeyView {
             prefix: k.prefix,
             created_at: timestamp(k.created_at),
             revoked_at: k.revoked_at.map(timestamp),
+            created_by: k.created_by,
+            expires_at: k.expires_at.map(timestamp),
+            last_used_at: k.last_used_at.map(timestamp),
         }
     }
 }

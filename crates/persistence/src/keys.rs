@@ -30,6 +30,9 @@ struct KeyRow<'a> {
     secret_hash: Cow<'a, str>,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    created_by: Option<Cow<'a, str>>,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
 }
 
 impl<'a> KeyRow<'a> {
@@ -43,6 +46,9 @@ impl<'a> KeyRow<'a> {
             secret_hash: Cow::Borrowed(&key.secret_hash),
             created_at: naive(key.created_at),
             revoked_at: key.revoked_at.map(naive),
+            created_by: key.created_by.as_deref().map(Cow::Borrowed),
+            expires_at: key.expires_at.map(naive),
+            last_used_at: key.last_used_at.map(naive),
         }
     }
 
@@ -56,6 +62,9 @@ impl<'a> KeyRow<'a> {
             secret_hash: self.secret_hash.into_owned(),
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|at| at.and_utc()),
+            created_by: self.created_by.map(Cow::into_owned),
+            expires_at: self.expires_at.map(|at| at.and_utc()),
+            last_used_at: self.last_used_at.map(|at| at.and_utc()),
         })
     }
 }
@@ -126,6 +135,27 @@ impl KeyRecords for Tx<'_> {
             .set(revoked)
             .execute(self.conn),
         }
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn record_key_use(
+        &mut self,
+        key_id: &ApiKeyId,
+        at: DateTime<Utc>,
+        unless_after: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(key_id.as_str()))
+                .filter(
+                    api_keys::last_used_at
+                        .is_null()
+                        .or(api_keys::last_used_at.le(naive(unless_after))),
+                ),
+        )
+        .set(api_keys::last_used_at.eq(Some(naive(at))))
+        .execute(self.conn)
         .map_err(store_error)?;
         Ok(())
     }

@@ -1,5 +1,10 @@
-use crate::support::{TestApp, quick_program};
-use serde_json::json;
+use chrono::Duration;
+use loyalty_domain::Clock;
+use loyalty_domain::auth::{Principal, Role};
+use loyalty_domain::tenant::TenantId;
+use serde_json::{Value, json};
+
+use crate::support::{self, ManualClock, TestApp, TestDb, quick_program};
 
 on_both_backends! {
     async fn missing_malformed_wrong_and_revoked_keys_get_401(backend) {
@@ -10,7 +15,7 @@ on_both_backends! {
         let bare = app.client.get(app.url("/api/v1/program")).send().await.unwrap();
         assert_eq!(bare.status(), 401);
         assert_eq!(bare.headers()["www-authenticate"], "Bearer");
-        let body: serde_json::Value = bare.json().await.unwrap();
+        let body: Value = bare.json().await.unwrap();
         assert_eq!(body["code"], "unauthorized");
 
         let (prefix_and_secret, _) = acme.staff.rsplit_once('_').unwrap();
@@ -276,5 +281,80 @@ on_both_backends! {
         assert_eq!(app.call("GET", "/api/v1/program", &acme.staff, None, None).await.0, 401, "revoked at once");
         let (status, _) = app.call("GET", "/api/v1/tenants/nope/api-keys", &platform, None, None).await;
         assert_eq!(status, 404);
+    }
+
+    async fn keys_record_who_issued_them_when_they_were_used_and_when_they_expire(backend) {
+        let clock = ManualClock::new();
+        let app = TestApp::spawn_with_clock(TestDb::create(backend), &[], clock.clone()).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let key_of = |listed: &Value, role: &str| listed["items"].as_array().unwrap().iter()
+            .find(|key| key["role"] == role).cloned().unwrap();
+        let (_, listed) = app.call("GET", "/api/v1/tenants/acme/api-keys", &platform, None, None).await;
+        let admin = key_of(&listed, "tenant_admin");
+        let platform_id = admin["created_by"].as_str().unwrap();
+        assert_eq!(app.db.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM api_keys WHERE id = '{platform_id}' AND role = 'platform_admin'")), 1,
+            "the tenant's admin key names the platform key that issued it");
+        let admin_id = admin["id"].as_str().unwrap();
+
+        let in_an_hour = (clock.now() + Duration::hours(1)).to_rfc3339();
+        let (status, issued) = app.call("POST", "/api/v1/api-keys", &acme.admin, None,
+            Some(json!({"role": "staff", "label": "till 2", "expires_at": in_an_hour}))).await;
+        assert_eq!(status, 201, "{issued}");
+        assert_eq!((issued["created_by"].as_str(), issued["last_used_at"].as_null()), (Some(admin_id), Some(())));
+        assert!(issued["expires_at"].is_string());
+        let till = issued["key"].as_str().unwrap().to_owned();
+        let till_id = issued["id"].as_str().unwrap().to_owned();
+        let (status, problem) = app.call("POST", "/api/v1/api-keys", &acme.admin, None,
+            Some(json!({"role": "staff", "expires_at": (clock.now() - Duration::seconds(1)).to_rfc3339()}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("expires_at")), "{problem}");
+
+        let last_used = || async {
+            let (_, listed) = app.call("GET", "/api/v1/api-keys", &acme.admin, None, None).await;
+            listed["items"].as_array().unwrap().iter().find(|key| key["id"] == till_id.as_str())
+                .map(|key| key["last_used_at"].clone()).unwrap()
+        };
+        let recorded_after = |previous: Value| async move {
+            for _ in 0..100 {
+                let now = last_used().await;
+                if now != previous {
+                    return now;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            previous
+        };
+        assert_eq!(app.call("GET", "/api/v1/program", &till, None, None).await.0, 200);
+        let first = recorded_after(Value::Null).await;
+        assert!(first.is_string(), "the use was recorded: {first}");
+
+        // Within the minute, uses are not written again; after it, the next one is.
+        clock.advance(Duration::seconds(30));
+        for _ in 0..5 {
+            assert_eq!(app.call("GET", "/api/v1/program", &till, None, None).await.0, 200);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(last_used().await, first, "at most one write a minute");
+        // Another replica, with no memory of this one's writes, writes nothing within the minute
+        // either.
+        let replica = support::service(&app.db, clock.clone());
+        let till_principal = Principal {
+            key_id: till_id.clone(),
+            tenant_id: Some(TenantId::parse("acme").unwrap()),
+            role: Role::Staff,
+        };
+        let at = replica.claim_key_use(&till_principal).unwrap();
+        replica.record_key_use(&till_principal, at).unwrap();
+        assert_eq!(last_used().await, first, "the store skips a use within the minute");
+        clock.advance(Duration::seconds(31));
+        assert_eq!(app.call("GET", "/api/v1/program", &till, None, None).await.0, 200);
+        let later = recorded_after(first.clone()).await;
+        assert!(later.as_str() > first.as_str(), "{later} after {first}");
+
+        clock.advance(Duration::hours(1));
+        let (status, problem) = app.call("GET", "/api/v1/program", &till, None, None).await;
+        assert_eq!((status, problem["code"].as_str()), (401, Some("unauthorized")), "an expired key");
+        assert_eq!(app.call("GET", "/api/v1/program", &acme.staff, None, None).await.0, 200, "keys without an expiry go on");
     }
 }

@@ -1,11 +1,16 @@
-//! Access: authenticating a presented key, issuing keys, listing and revoking them.
+//! Access: authenticating a presented key, recording its use, issuing keys, listing and revoking
+//! them.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Loyalty, tenant_of};
 use crate::LoyaltyError;
 use crate::auth::{
-    ApiKey, AuthError, IssueKeyError, IssuedKey, Principal, Role, issue_key, key_accepts, split_key,
+    ApiKey, AuthError, IssueKeyError, IssuedKey, KeyRequest, Principal, Role, issue_key,
+    key_accepts, split_key,
 };
 use crate::error::Resource;
 use crate::ids::ApiKeyId;
@@ -15,6 +20,38 @@ use crate::tenant::TenantId;
 use crate::validation::{ValidationErrors, clean_text};
 
 const MAX_LABEL_CHARS: usize = 100;
+
+/// A key's `last_used_at` is written at most this often: enough to tell a live till from a
+/// forgotten one, without a write per request.
+const KEY_USE_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
+/// Keys whose last recorded use one process remembers at most.
+const MAX_REMEMBERED_KEY_USES: usize = 10_000;
+
+/// When this process last recorded each key's use, so that a busy key costs one write a minute.
+#[derive(Debug, Default)]
+pub(super) struct KeyUses {
+    recorded: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl KeyUses {
+    /// Whether a use of `key_id` at `now` is to be recorded; if so, it counts as recorded.
+    fn claim(&self, key_id: &str, now: DateTime<Utc>) -> bool {
+        // A panic while holding the lock leaves a map that is still a valid record of writes.
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = |at: &DateTime<Utc>| now - *at < KEY_USE_RESOLUTION;
+        if recorded.get(key_id).is_some_and(fresh) {
+            return false;
+        }
+        if recorded.len() >= MAX_REMEMBERED_KEY_USES {
+            recorded.retain(|_, at| fresh(at));
+            if recorded.len() >= MAX_REMEMBERED_KEY_USES {
+                recorded.clear();
+            }
+        }
+        recorded.insert(key_id.to_owned(), now);
+        true
+    }
+}
 
 /// The tenant feature that lets its admins mint more admin keys. Off by default: an admin key
 /// that leaks must not be able to make more of itself.
@@ -37,10 +74,24 @@ fn clean_label(label: Option<&str>) -> Result<Option<String>, LoyaltyError> {
         .transpose()
 }
 
-/// The principal of `key` if `secret` is its secret and it is live.
-fn verify(key: Option<&ApiKey>, secret: &str) -> Result<Principal, LoyaltyError> {
+/// Refuses an expiry that has already come: such a key would never work.
+fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), LoyaltyError> {
+    match expires_at {
+        Some(at) if at <= now => {
+            Err(ValidationErrors::single("expires_at", "must be in the future").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The principal of `key` if `secret` is its secret and it is live at `now`.
+fn verify(
+    key: Option<&ApiKey>,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Principal, LoyaltyError> {
     match key {
-        Some(key) if key_accepts(key, secret) => Ok(Principal::from_key(key)),
+        Some(key) if key_accepts(key, secret, now) => Ok(Principal::from_key(key)),
         _ => Err(AuthError::Unauthenticated.into()),
     }
 }
@@ -67,7 +118,7 @@ impl Loyalty {
             return Some(Err(AuthError::Unauthenticated.into()));
         };
         let key = self.caches.keys.get(prefix)?;
-        Some(verify(key.as_ref(), secret))
+        Some(verify(key.as_ref(), secret, self.now()))
     }
 
     /// The caller behind a presented API key; any failure is the same `Unauthenticated`. The key
@@ -77,7 +128,30 @@ impl Loyalty {
         let (prefix, secret) = split_key(presented).ok_or(AuthError::Unauthenticated)?;
         let key = reading_one(self.store.as_ref(), |uow| Ok(uow.key_by_prefix(prefix)?))?;
         self.caches.keys.insert(prefix.to_owned(), key.clone());
-        verify(key.as_ref(), secret)
+        verify(key.as_ref(), secret, self.now())
+    }
+
+    /// When `caller`'s key is due to have its use recorded, the time to record: at most once a
+    /// minute per key in this process. The caller then runs [`Loyalty::record_key_use`], off the
+    /// request's path.
+    pub fn claim_key_use(&self, caller: &Principal) -> Option<DateTime<Utc>> {
+        let now = self.now();
+        self.key_uses.claim(&caller.key_id, now).then_some(now)
+    }
+
+    /// Records that `caller`'s key was used at `at`; the store skips the write when another
+    /// process recorded a use within the last minute.
+    pub fn record_key_use(
+        &self,
+        caller: &Principal,
+        at: DateTime<Utc>,
+    ) -> Result<(), LoyaltyError> {
+        let Some(key_id) = ApiKeyId::parse(&caller.key_id) else {
+            return Ok(());
+        };
+        within(self.store.as_ref(), |uow| {
+            Ok(uow.record_key_use(&key_id, at, at - KEY_USE_RESOLUTION)?)
+        })
     }
 
     /// A platform admin key, for bootstrapping from the operator's command line.
@@ -87,9 +161,12 @@ impl Loyalty {
         label: Option<&str>,
     ) -> Result<IssuedKey, LoyaltyError> {
         caller.require_platform_admin()?;
-        let label = clean_label(label)?;
-        let issued =
-            issue_key(None, Role::PlatformAdmin, label, self.now()).map_err(issue_error)?;
+        let request = KeyRequest {
+            role: Role::PlatformAdmin,
+            label: clean_label(label)?,
+            expires_at: None,
+        };
+        let issued = issue_key(None, request, caller, self.now()).map_err(issue_error)?;
         within(self.store.as_ref(), |uow| Ok(uow.insert_key(&issued.key)?))?;
         Ok(issued)
     }
@@ -99,39 +176,42 @@ impl Loyalty {
         &self,
         caller: &Principal,
         tenant: &TenantId,
-        role: Role,
-        label: Option<&str>,
+        request: KeyRequest,
     ) -> Result<IssuedKey, LoyaltyError> {
         caller.require_platform_admin()?;
-        self.issue_key_for(tenant, role, label, false)
+        self.issue_key_for(caller, tenant, request)
     }
 
     /// A key for the caller's own tenant, issued by its tenant admin.
     pub fn issue_key(
         &self,
         caller: &Principal,
-        role: Role,
-        label: Option<&str>,
+        request: KeyRequest,
     ) -> Result<IssuedKey, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?.clone();
-        self.issue_key_for(&tenant, role, label, true)
+        self.issue_key_for(caller, &tenant, request)
     }
 
-    /// Issues the key. A tenant admin (`by_tenant_admin`) may issue another tenant admin key
+    /// Issues the key on behalf of `caller`. A tenant admin may issue another tenant admin key
     /// only where the tenant turned on [`ADMINS_MINT_ADMINS`].
     fn issue_key_for(
         &self,
+        caller: &Principal,
         tenant: &TenantId,
-        role: Role,
-        label: Option<&str>,
-        by_tenant_admin: bool,
+        request: KeyRequest,
     ) -> Result<IssuedKey, LoyaltyError> {
-        let label = clean_label(label)?;
-        let issued =
-            issue_key(Some(tenant.clone()), role, label, self.now()).map_err(issue_error)?;
+        let now = self.now();
+        check_expiry(request.expires_at, now)?;
+        let request = KeyRequest {
+            label: clean_label(request.label.as_deref())?,
+            ..request
+        };
+        let role = request.role;
+        let issued = issue_key(Some(tenant.clone()), request, caller, now).map_err(issue_error)?;
         within(self.store.as_ref(), |uow| {
             let owner = tenant_of(uow, tenant)?;
             let admins_mint_admins = owner.features.get(ADMINS_MINT_ADMINS) == Some(&true);
+            let by_tenant_admin = caller.role == Role::TenantAdmin;
             if by_tenant_admin && role == Role::TenantAdmin && !admins_mint_admins {
                 return Err(AuthError::Forbidden.into());
             }

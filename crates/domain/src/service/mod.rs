@@ -68,6 +68,8 @@ pub struct Loyalty {
     clock: Arc<dyn Clock>,
     rules: Vec<Arc<dyn EarningRule>>,
     caches: Arc<Caches>,
+    /// When this process last recorded each key's use.
+    key_uses: Arc<access::KeyUses>,
     /// How long an idempotency key's record answers retries; the sweep deletes older ones.
     idempotency_ttl: TimeDelta,
 }
@@ -88,6 +90,7 @@ impl Loyalty {
             clock,
             rules: default_rules(),
             caches: Arc::new(Caches::disabled()),
+            key_uses: Arc::default(),
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
         }
     }

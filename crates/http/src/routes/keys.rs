@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use loyalty_domain::Resource;
+use loyalty_domain::auth::KeyRequest;
 use loyalty_domain::ids::ApiKeyId;
 
 use super::tenants::KeyBody;
@@ -29,9 +30,9 @@ pub(crate) async fn issue(
     caller: Authenticated,
     body: JsonBody<KeyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let KeyBody { role, label } = body.value;
+    let request = KeyRequest::from(body.value);
     let issued = state
-        .store(move |loyalty| loyalty.issue_key(&caller.0, role, label.as_deref()))
+        .store(move |loyalty| loyalty.issue_key(&caller.0, request))
         .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use loyalty_domain::auth::Role;
+use chrono::{DateTime, Utc};
+use loyalty_domain::auth::{KeyRequest, Role};
 use loyalty_domain::ids::ApiKeyId;
 use loyalty_domain::tenant::{
     Branding, LoyaltyType, NewTenant, Tenant, TenantChanges, TenantId, Vertical,
@@ -69,8 +70,20 @@ pub(crate) struct TenantChangesBody {
 #[schema(example = json!({"role": "staff", "label": "front counter till"}))]
 pub(crate) struct KeyBody {
     #[schema(value_type = crate::openapi::Role)]
-    pub role: Role,
-    pub label: Option<String>,
+    role: Role,
+    label: Option<String>,
+    /// When the key stops working (RFC 3339, in the future); absent: until revoked.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyBody> for KeyRequest {
+    fn from(body: KeyBody) -> Self {
+        Self {
+            role: body.role,
+            label: body.label,
+            expires_at: body.expires_at,
+        }
+    }
 }
 
 /// A 200 naming the tenant's version in a strong `ETag`, for `If-Match` on a later `PATCH`.
@@ -264,9 +277,9 @@ pub(crate) async fn issue_key(
     body: JsonBody<KeyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = tenant_in_path(&caller, &path)?;
-    let KeyBody { role, label } = body.value;
+    let request = KeyRequest::from(body.value);
     let issued = state
-        .store(move |loyalty| loyalty.issue_tenant_key(&caller.0, &id, role, label.as_deref()))
+        .store(move |loyalty| loyalty.issue_tenant_key(&caller.0, &id, request))
         .await?;
     Ok(HttpResponse::Created().json(IssuedKeyView::from(issued)))
 }
