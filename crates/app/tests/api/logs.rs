@@ -82,3 +82,94 @@ on_both_backends! {
             .is_some_and(|path| !path.contains(&card_token))));
     }
 }
+
+/// A replica whose sweep finds another holding the lock says so at debug, and nothing louder;
+/// once the lock is free, its next sweep runs.
+#[actix_web::test]
+#[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+async fn a_sweep_skipped_for_the_lock_is_logged_at_debug() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+    use loyalty_app::startup::EXPIRY_SWEEP_LOCK;
+
+    let db = TestDb::create(Backend::Postgres);
+    let mut other = PgConnection::establish(db.url()).unwrap();
+    other
+        .batch_execute(&format!("SELECT pg_advisory_lock({})", EXPIRY_SWEEP_LOCK.0))
+        .unwrap();
+    let app = one_process(
+        db,
+        &[
+            ("RUST_LOG", "info,loyalty_app=debug"),
+            ("EXPIRY_SWEEP_INTERVAL_SECS", "1"),
+        ],
+    );
+    let entries = || -> Vec<Value> {
+        app.processes()[0]
+            .log_lines()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    };
+    let skipped =
+        |entry: &Value| entry["message"] == "expiry sweep skipped: another replica holds its lock";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !entries().iter().any(skipped) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no skip logged: {:?}",
+            entries()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logged = entries();
+    let skip = logged.iter().find(|entry| skipped(entry)).unwrap();
+    assert_eq!(skip["level"], "DEBUG", "{skip}");
+    assert!(
+        !logged
+            .iter()
+            .any(|entry| entry["level"] == "ERROR" || entry["level"] == "WARN"),
+        "a held lock is no failure: {logged:?}"
+    );
+
+    // Freed, the lock goes to this replica's next sweep: a due voucher expires.
+    drop(other);
+    let platform = app.platform_key();
+    let acme = app.tenant(&platform, "acme").await;
+    let customer = app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+    let grant = json!({"points": 10, "reason": "grant"});
+    app.created(
+        &format!("/api/v1/customers/{customer}/adjustments"),
+        &acme.admin,
+        Some("g"),
+        grant,
+    )
+    .await;
+    let reward = app
+        .reward(
+            &acme.admin,
+            json!({"name": "Tea", "cost_points": 10, "valid_days": 1}),
+        )
+        .await;
+    app.created(
+        &format!("/api/v1/customers/{customer}/redemptions"),
+        &acme.staff,
+        Some("r"),
+        json!({"reward_id": reward}),
+    )
+    .await;
+    app.db.execute(
+        "UPDATE redemptions SET expires_at = (now() AT TIME ZONE 'UTC') - interval '1 minute'",
+    );
+    while app
+        .db
+        .scalar("SELECT COUNT(*) AS n FROM redemptions WHERE status = 'expired'")
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline + Duration::from_secs(20),
+            "the sweep never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
