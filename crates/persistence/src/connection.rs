@@ -14,6 +14,16 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+impl DbConnection {
+    /// Whether a statement that just failed here failed because the connection is dead (the
+    /// server restarted, a pooler closed it). diesel flags that only once libpq has noticed; a
+    /// failed round trip settles it and leaves the connection flagged, so the pool discards it.
+    /// Called only after a failure, so it costs the request path nothing.
+    pub(crate) fn found_dead(&mut self) -> bool {
+        self.is_broken() || (self.ping().is_err() && self.is_broken())
+    }
+}
+
 impl std::fmt::Debug for DbConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let backend = match self {

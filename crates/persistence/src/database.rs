@@ -2,7 +2,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::R2D2Connection;
 use loyalty_domain::StoreError;
 use loyalty_domain::commits::{CommitObserver, CommittedWrites};
 use r2d2::{Pool, PooledConnection};
@@ -201,20 +200,28 @@ impl Database {
         self.pool.get().map_err(PersistenceError::Pool)
     }
 
-    /// Runs one statement outside a transaction, again on a new connection if the pooled one
-    /// turns out dead (see `test_on_check_out` above). Only for work that is safe to run twice:
-    /// reads, inserts that ignore a duplicate.
+    /// Connections the pool holds at most.
+    pub(crate) fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// Runs one statement outside a transaction, again on another connection while the pooled
+    /// one turns out dead (see `test_on_check_out` above): after a database restart every pooled
+    /// connection is, so up to the pool's size of them are discarded before a new one opens.
+    /// Only for work that is safe to run twice: reads, inserts that ignore a duplicate.
     pub(crate) fn lone_statement<T, E: From<StoreError>>(
         &self,
         mut run: impl FnMut(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.conn().map_err(StoreError::from)?;
-        match run(&mut conn) {
-            Err(_) if conn.is_broken() => {
-                drop(conn);
-                run(&mut *self.conn().map_err(StoreError::from)?)
+        let mut dead_discarded = 0;
+        loop {
+            let mut conn = self.conn().map_err(StoreError::from)?;
+            match run(&mut conn) {
+                Err(_) if dead_discarded < self.pool_size() && conn.found_dead() => {
+                    dead_discarded += 1;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 

@@ -2,7 +2,6 @@
 //! retried when it loses a race with a concurrent one.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use loyalty_domain::commits::CommittedWrites;
 use loyalty_domain::store::{LoyaltyStore, UnitOfWork};
@@ -90,7 +89,9 @@ impl Database {
         };
         let mut conn = self.conn().map_err(StoreError::from)?;
         let mut attempt = 1;
-        let mut reconnected = false;
+        // After a database restart every pooled connection is dead: each is discarded in turn,
+        // at most the pool's size of them, until a new one is opened.
+        let mut dead_discarded = 0;
         loop {
             let mut written = CommittedWrites::default();
             let result = in_transaction(&mut conn, begin, |conn| {
@@ -105,9 +106,11 @@ impl Database {
                     self.report_commit(&written);
                     return Ok(());
                 }
-                Err(Stop::NotBegun(_)) if !reconnected && conn.is_broken() => {
-                    tracing::debug!("pooled connection found dead; taking a new one");
-                    reconnected = true;
+                Err(Stop::NotBegun(_))
+                    if dead_discarded < self.pool_size() && conn.found_dead() =>
+                {
+                    tracing::debug!("pooled connection found dead; taking another one");
+                    dead_discarded += 1;
                     // Dropped first: the pool discards it, and a new one may take its place.
                     drop(conn);
                     conn = self.conn().map_err(StoreError::from)?;
