@@ -16,6 +16,11 @@ pub enum PersistenceError {
     #[error("a migration failed")]
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(
+        "a migration gave up waiting for a table lock that another transaction holds (its \
+         lock_timeout), and applied nothing; run it again once that transaction has ended"
+    )]
+    MigrationBlocked(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(
         "waited {} s for another process's migrations to finish (the migration lock timeout); \
          is a migration still running?",
         .waited.as_secs()
@@ -40,9 +45,10 @@ impl PersistenceError {
             Self::Connect(_) | Self::Pool(_) => StoreErrorKind::Unavailable,
             Self::Query(error) => query_error_kind(error),
             Self::MigrationLockTimeout { .. } => StoreErrorKind::Unavailable,
-            Self::Checkpointer(_) | Self::Migration(_) | Self::CorruptRow { .. } => {
-                StoreErrorKind::Failure
-            }
+            Self::Checkpointer(_)
+            | Self::Migration(_)
+            | Self::MigrationBlocked(_)
+            | Self::CorruptRow { .. } => StoreErrorKind::Failure,
         }
     }
 }

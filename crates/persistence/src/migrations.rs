@@ -43,7 +43,15 @@ macro_rules! with_harness {
     };
 }
 
+/// A migration's failure; one that gave up waiting for a table lock says so plainly.
 fn migration_error(source: Box<dyn std::error::Error + Send + Sync>) -> PersistenceError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    while let Some(error) = cause {
+        if error.to_string().contains("lock timeout") {
+            return PersistenceError::MigrationBlocked(source);
+        }
+        cause = error.source();
+    }
     PersistenceError::Migration(source)
 }
 
@@ -69,22 +77,30 @@ impl Database {
         status(&mut conn)
     }
 
-    /// Applies what is pending and returns the names applied; idempotent.
+    /// Applies what is pending and returns the names applied; idempotent. Each migration is
+    /// its own transaction under the migration lock, so the table locks one takes are released
+    /// when it commits, not when the whole run does (a later migration can then validate what
+    /// an earlier one added with only a light lock).
     pub fn run_pending_migrations(&self) -> Result<Vec<String>, PersistenceError> {
         let mut conn = self.conn()?;
-        migrating(&mut conn, self.migration_lock_timeout, |conn| {
-            let pending: Vec<String> = status(conn)?
-                .into_iter()
-                .filter(|m| !m.applied)
-                .map(|m| m.name)
-                .collect();
+        let mut applied = Vec::new();
+        while let Some(name) = migrating(&mut conn, self.migration_lock_timeout, |conn| {
             with_harness!(conn, |harness, source, _Db| {
-                harness
-                    .run_pending_migrations(source)
+                let pending = harness
+                    .pending_migrations(source)
                     .map_err(migration_error)?;
-            });
-            Ok(pending)
-        })
+                let Some(next) = pending.first() else {
+                    return Ok(None);
+                };
+                harness
+                    .run_migration(next.as_ref())
+                    .map_err(migration_error)?;
+                Ok(Some(next.name().to_string()))
+            })
+        })? {
+            applied.push(name);
+        }
+        Ok(applied)
     }
 
     /// Reverts the newest applied migration, if any, and returns its name.
@@ -105,15 +121,16 @@ impl Database {
     }
 }
 
-/// Runs `work` on PostgreSQL in one transaction that first takes a transaction-scoped advisory
-/// lock, so replicas starting at once migrate one after the other, and a run that fails leaves
-/// nothing half-applied (each migration is a savepoint inside it). The lock and the whole run
-/// share one transaction, which works behind a pooler in transaction mode, where a session lock
-/// would stay on a server connection other clients use next.
+/// Runs `work` (one migration, or one revert) on PostgreSQL in one transaction that first takes
+/// a transaction-scoped advisory lock, so replicas starting at once migrate one after the other
+/// and each migration applies once and whole. The lock shares the migration's transaction, which
+/// works behind a pooler in transaction mode, where a session lock would stay on a server
+/// connection other clients use next.
 ///
-/// The transaction lifts the time limits: a migration may rewrite a large table. Only the wait
-/// for the lock is bounded, by `lock_wait`: a process that finds another's migrations running
-/// for longer fails with a clear error rather than hanging its start-up.
+/// The transaction lifts the statement time limit: a migration may rewrite a large table. The
+/// wait for the lock is bounded by `lock_wait`: a process that finds another's migrations
+/// running for longer fails with a clear error rather than hanging its start-up. Waits for table
+/// locks are bounded by each migration that touches a busy table (`SET LOCAL lock_timeout`).
 ///
 /// SQLite needs no lock: a second process migrating the same file waits on SQLite's own write
 /// lock.

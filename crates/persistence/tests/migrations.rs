@@ -42,6 +42,87 @@ fn both_backends_have_the_same_migration_folders_each_with_up_and_down() {
     }
 }
 
+/// The tables written all day, whose locks a migration must not hold for long.
+const BUSY_TABLES: [&str; 1] = ["ledger_entries"];
+
+/// The PostgreSQL statements of one migration file, comments dropped, in lower case.
+fn statements_of(name: &str, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(migrations_dir("postgres").join(name).join(file)).unwrap();
+    let code: String = text
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(';')
+        .map(|statement| statement.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|statement| statement.to_lowercase())
+        .filter(|statement| !statement.is_empty())
+        .collect()
+}
+
+/// Schema changes to a busy table take short locks on PostgreSQL: the migration bounds its wait
+/// for the lock, a constraint is added NOT VALID (no scan under the exclusive lock) and validated
+/// by a later migration (a lock that lets reads and writes go on), and an index is created only
+/// if missing, so an operator can build it CONCURRENTLY beforehand.
+#[test]
+fn changes_to_the_ledger_take_short_locks() {
+    let names = folder_names("postgres");
+    for (position, name) in names.iter().enumerate() {
+        for file in ["up.sql", "down.sql"] {
+            let statements = statements_of(name, file);
+            let touches = |statement: &String| {
+                BUSY_TABLES.iter().any(|table| {
+                    statement.starts_with(&format!("alter table {table} "))
+                        || (statement.starts_with("create")
+                            && statement.contains(&format!(" on {table} ")))
+                })
+            };
+            let creates_table = statements.iter().any(|statement| {
+                BUSY_TABLES
+                    .iter()
+                    .any(|table| statement.starts_with(&format!("create table {table} ")))
+            });
+            let changes: Vec<&String> = statements.iter().filter(|s| touches(s)).collect();
+            if changes.is_empty() || creates_table {
+                continue;
+            }
+            let bounded = statements
+                .iter()
+                .position(|s| s.starts_with("set local lock_timeout"));
+            let first_change = statements.iter().position(touches).unwrap();
+            assert!(
+                bounded.is_some_and(|at| at < first_change),
+                "{name}/{file} changes a busy table without SET LOCAL lock_timeout first"
+            );
+            for change in changes {
+                if let Some((_, constraint)) = change.split_once(" add constraint ") {
+                    assert!(
+                        change.ends_with(" not valid"),
+                        "{name}/{file}: {change} must be NOT VALID"
+                    );
+                    let constraint = constraint.split_whitespace().next().unwrap();
+                    let validated = file == "down.sql"
+                        || names[position + 1..].iter().any(|later| {
+                            statements_of(later, "up.sql")
+                                .iter()
+                                .any(|s| s.ends_with(&format!(" validate constraint {constraint}")))
+                        });
+                    assert!(
+                        validated,
+                        "{name}: {constraint} is never validated by a later migration"
+                    );
+                }
+                if change.starts_with("create") {
+                    assert!(
+                        change.contains(" if not exists "),
+                        "{name}/{file}: {change} must be IF NOT EXISTS, to adopt an index built CONCURRENTLY"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// (table, column, portable type, nullable) for every column of the application's tables.
 type Shape = BTreeSet<(String, String, String, bool)>;
 

@@ -1,7 +1,16 @@
-DELETE FROM ledger_entries WHERE kind IN ('redemption', 'refund');
+-- Refuses while the ledger holds redemption or refund entries; deleting them would leave balances
+-- that no longer equal their ledger.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_entries WHERE kind IN ('redemption', 'refund')) THEN
+        RAISE EXCEPTION 'refusing to revert 2026-11-28-000001_rewards: the ledger holds redemption or refund entries; deleting them would leave balances that no longer equal their ledger';
+    END IF;
+END $$;
+
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_kind_check;
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check
-    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone'));
+    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone')) NOT VALID;
 ALTER TABLE ledger_entries DROP COLUMN redemption_id;
 DROP TABLE redemptions;
 DROP TABLE rewards;

@@ -1,3 +1,7 @@
+-- The ledger is written all day: wait at most 5 s for its lock (then fail, and retry later)
+-- rather than queue every write behind this migration.
+SET LOCAL lock_timeout = '5s';
+
 ALTER TABLE programs ADD COLUMN milestone_reward_id TEXT;
 ALTER TABLE programs ADD COLUMN refund_expired_vouchers BOOLEAN NOT NULL DEFAULT TRUE;
 
@@ -45,5 +49,7 @@ CREATE INDEX redemptions_expiry_idx ON redemptions (status, expires_at);
 
 ALTER TABLE ledger_entries ADD COLUMN redemption_id TEXT;
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_kind_check;
+-- NOT VALID: enforced for new rows at once, without scanning the ledger under this lock; a
+-- later migration validates it with a lock that lets reads and writes go on.
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check
-    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone', 'redemption', 'refund'));
+    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone', 'redemption', 'refund')) NOT VALID;

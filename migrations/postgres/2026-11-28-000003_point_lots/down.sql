@@ -1,7 +1,16 @@
-DELETE FROM ledger_entries WHERE kind = 'expiry';
+-- Refuses while the ledger holds expiry entries; deleting them would leave balances that no longer
+-- equal their ledger.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_entries WHERE kind = 'expiry') THEN
+        RAISE EXCEPTION 'refusing to revert 2026-11-28-000003_point_lots: the ledger holds expiry entries; deleting them would leave balances that no longer equal their ledger';
+    END IF;
+END $$;
+
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_kind_check;
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check
-    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone', 'redemption', 'refund'));
+    CHECK (kind IN ('visit', 'purchase', 'adjustment', 'reversal', 'milestone', 'redemption', 'refund')) NOT VALID;
 DROP TABLE lot_draws;
 DROP TABLE point_lots;
 ALTER TABLE programs DROP COLUMN points_expire_after_days;

@@ -1,3 +1,12 @@
+-- Refuses while unrevoked keys carry an expiry; without the column they would work forever, expired
+-- ones again: revoke them first.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL) THEN
+        RAISE EXCEPTION 'refusing to revert 2026-12-01-000002_api_key_lifecycle: unrevoked keys carry an expiry; without the column they would work forever, expired ones again: revoke them first';
+    END IF;
+END $$;
+
 ALTER TABLE api_keys DROP COLUMN last_used_at;
 ALTER TABLE api_keys DROP COLUMN expires_at;
 ALTER TABLE api_keys DROP COLUMN created_by;

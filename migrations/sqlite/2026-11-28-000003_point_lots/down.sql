@@ -1,4 +1,14 @@
-DELETE FROM ledger_entries WHERE kind = 'expiry';
+-- Refuses while the ledger holds expiry entries; deleting them would leave balances that no longer
+-- equal their ledger.
+-- (SQLite has no procedural blocks: a trigger on a scratch table raises the error.)
+CREATE TEMP TABLE revert_guard (refused INTEGER);
+CREATE TEMP TRIGGER revert_guard_refuses BEFORE INSERT ON revert_guard
+BEGIN
+    SELECT RAISE(ABORT, 'refusing to revert 2026-11-28-000003_point_lots: the ledger holds expiry entries; deleting them would leave balances that no longer equal their ledger');
+END;
+INSERT INTO revert_guard SELECT 1 WHERE EXISTS (SELECT 1 FROM ledger_entries WHERE kind = 'expiry');
+DROP TABLE revert_guard;
+
 CREATE TABLE ledger_entries_rebuilt (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -295,3 +295,135 @@ async fn migrations_give_up_on_a_held_migration_lock_with_a_clear_line() {
     let output = loyalty(&["migrate", "run"], &[("DATABASE_URL", db.url())]).await;
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+/// Reverts migrations newest first until one refuses, and returns the error it printed; each
+/// one before it must revert cleanly.
+async fn revert_until_refused(db: &TestDb) -> String {
+    let env = [("DATABASE_URL", db.url())];
+    loop {
+        let reverted = loyalty(&["migrate", "revert"], &env).await;
+        if !reverted.status.success() {
+            return stderr(&reverted);
+        }
+        let said = stdout(&reverted);
+        assert!(said.starts_with("reverted "), "{said}");
+    }
+}
+
+/// Every balance still equals the sum of its ledger.
+fn assert_balances_match_ledgers(db: &TestDb) {
+    assert_eq!(
+        db.scalar(
+            "SELECT COUNT(*) AS n FROM customers c WHERE c.balance <> (SELECT COALESCE(SUM(e.points), 0) \
+             FROM ledger_entries e WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id)"
+        ),
+        0
+    );
+}
+
+on_both_backends! {
+    async fn reverts_that_would_lose_ledger_entries_or_revive_keys_refuse(backend) {
+        use chrono::Duration;
+        use loyalty_domain::Clock;
+        use serde_json::json;
+
+        let clock = crate::support::ManualClock::new();
+        let app = TestApp::spawn_with_clock(TestDb::create(backend), &[], clock.clone()).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let customer = app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+        let grant = json!({"points": 50, "reason": "grant"});
+        app.created(&format!("/api/v1/customers/{customer}/adjustments"), &acme.admin, Some("g"), grant).await;
+        let reward = app.reward(&acme.admin, json!({"name": "Tea", "cost_points": 20, "valid_days": 30})).await;
+        app.created(&format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r"), json!({"reward_id": reward})).await;
+        let in_a_week = (clock.now() + Duration::days(7)).to_rfc3339();
+        let till = app.created("/api/v1/api-keys", &acme.admin, None, json!({"role": "staff", "expires_at": in_a_week})).await;
+        let db = app.stop().await;
+        let entries = db.scalar("SELECT COUNT(*) AS n FROM ledger_entries");
+
+        let error = revert_until_refused(&db).await;
+        assert!(error.contains("refusing to revert 2026-12-01-000002_api_key_lifecycle: unrevoked keys carry an expiry"), "{error}");
+        db.execute(&format!("UPDATE api_keys SET revoked_at = created_at WHERE id = '{}'", till["id"].as_str().unwrap()));
+
+        let error = revert_until_refused(&db).await;
+        assert!(error.contains("refusing to revert 2026-11-28-000001_rewards: the ledger holds redemption or refund entries"), "{error}");
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), entries, "no entry was deleted");
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM redemptions"), 1);
+        assert_balances_match_ledgers(&db);
+
+        // Forward again, the data intact.
+        let rerun = loyalty(&["migrate", "run"], &[("DATABASE_URL", db.url())]).await;
+        assert!(rerun.status.success(), "{}", stderr(&rerun));
+        assert_eq!(db.scalar("SELECT COUNT(*) AS n FROM ledger_entries"), entries);
+        assert_balances_match_ledgers(&db);
+
+        // Points that expired leave expiry entries, which the lots' revert will not delete.
+        let app = TestApp::spawn_with_clock(db, &[], clock.clone()).await;
+        let mut program = crate::support::quick_program(3);
+        program["points_expire_after_days"] = json!(1); // the setting went with the lots' revert
+        app.program(&acme.admin, program).await;
+        let grant = json!({"points": 10, "reason": "grant"});
+        app.created(&format!("/api/v1/customers/{customer}/adjustments"), &acme.admin, Some("g2"), grant).await;
+        let db = app.stop().await;
+        clock.advance(Duration::days(3));
+        let swept = crate::support::service(&db, clock.clone()).sweep_expired().unwrap();
+        assert_eq!(swept.expired_points, 10);
+        db.execute("UPDATE api_keys SET revoked_at = created_at WHERE expires_at IS NOT NULL");
+        let error = revert_until_refused(&db).await;
+        assert!(error.contains("refusing to revert 2026-11-28-000003_point_lots: the ledger holds expiry entries"), "{error}");
+        assert_balances_match_ledgers(&db);
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL: set LOYALTY_TEST_POSTGRES_URL, run with --include-ignored"]
+async fn a_ledger_migration_behind_a_long_transaction_gives_up_quickly_and_applies_nothing() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let db = TestDb::create(Backend::Postgres);
+    let env = [("DATABASE_URL", db.url())];
+    // Back to before the ledger's redemption index.
+    let names = migration_names();
+    let index = names
+        .iter()
+        .position(|name| name.ends_with("_ledger_redemption_index"))
+        .unwrap();
+    for name in names[index..].iter().rev() {
+        let reverted = loyalty(&["migrate", "revert"], &env).await;
+        assert_eq!(
+            stdout(&reverted),
+            format!("reverted {name}\n"),
+            "{}",
+            stderr(&reverted)
+        );
+    }
+    // A transaction that wrote to the ledger and has not committed (a slow import, say).
+    let mut writer = PgConnection::establish(db.url()).unwrap();
+    writer
+        .batch_execute("BEGIN; UPDATE ledger_entries SET points = points WHERE false")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let blocked = loyalty(&["migrate", "run"], &env).await;
+    assert!(!blocked.status.success());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "it gave up"
+    );
+    let error = stderr(&blocked);
+    assert!(
+        error.contains("a migration gave up waiting for a table lock"),
+        "{error}"
+    );
+    assert_eq!(
+        db.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM __diesel_schema_migrations WHERE version >= '{}'",
+            names[index].replace('-', "").split('_').next().unwrap()
+        )),
+        0,
+        "nothing from the blocked migration on"
+    );
+    writer.batch_execute("COMMIT").unwrap();
+    let rerun = loyalty(&["migrate", "run"], &env).await;
+    assert_eq!(stdout(&rerun), lines("applied  ", &names[index..]));
+}
