@@ -7,6 +7,7 @@ use loyalty_domain::auth::{KeyRequest, Principal, Role};
 use loyalty_domain::tenant::{LoyaltyType, NewTenant, TenantId, Vertical};
 use loyalty_domain::validation::ValidationErrors;
 use loyalty_domain::{Loyalty, LoyaltyError, SystemClock};
+use loyalty_http::ApiEventRenderer;
 use loyalty_persistence::{Database, PersistenceError};
 
 use crate::cli::{ApiKeyCommand, JobsCommand, TenantCommand};
@@ -50,6 +51,7 @@ fn service(database: &Database) -> Result<Loyalty, AdminError> {
     Ok(Loyalty::new(
         Arc::new(database.clone()),
         Arc::new(SystemClock),
+        Arc::new(ApiEventRenderer),
     ))
 }
 
@@ -137,13 +139,23 @@ pub fn api_key(database: Database, command: ApiKeyCommand) -> Result<(), AdminEr
     Ok(())
 }
 
-/// Runs a job now; idempotency records older than `idempotency_ttl` are deleted by the sweep.
+/// Runs a job now; idempotency records and events past their time to live (`retention`) are
+/// deleted by the sweep.
+/// How long the sweep keeps what it deletes once old.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub idempotency_ttl: std::time::Duration,
+    pub events: std::time::Duration,
+}
+
 pub fn jobs(
     database: Database,
-    idempotency_ttl: std::time::Duration,
+    retention: Retention,
     command: JobsCommand,
 ) -> Result<(), AdminError> {
-    let loyalty = service(&database)?.with_idempotency_ttl(idempotency_ttl);
+    let loyalty = service(&database)?
+        .with_idempotency_ttl(retention.idempotency_ttl)
+        .with_events_retention(retention.events);
     let JobsCommand::RunExpiry = command;
     match database
         .exclusively(EXPIRY_SWEEP_LOCK, || loyalty.sweep_expired())
@@ -153,11 +165,12 @@ pub fn jobs(
             let report = report?;
             println!(
                 "expired {} voucher(s); refunded {} point(s); expired {} unspent point(s); \
-                 forgot {} idempotency key(s)",
+                 forgot {} idempotency key(s) and {} event(s)",
                 report.expired,
                 report.refunded_points,
                 report.expired_points,
-                report.forgotten_idempotency_keys
+                report.forgotten_idempotency_keys,
+                report.forgotten_events
             );
             if !report.failures.is_empty() {
                 for failure in &report.failures {

@@ -7,8 +7,8 @@
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
-//! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS and METRICS_TOKEN. A TOML file uses the same names in
-//! lower case (`database_url = "..."`).
+//! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS, EVENTS_RETENTION_DAYS and
+//! METRICS_TOKEN. A TOML file uses the same names in lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +20,7 @@ use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 26] = [
+const VARIABLES: [&str; 27] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -46,6 +46,7 @@ const VARIABLES: [&str; 26] = [
     "MIGRATION_LOCK_TIMEOUT_SECS",
     "CACHE_TTL_MS",
     "IDEMPOTENCY_TTL_HOURS",
+    "EVENTS_RETENTION_DAYS",
     "METRICS_TOKEN",
 ];
 
@@ -70,6 +71,10 @@ const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
 const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 48;
 /// A year: idempotency records are a retry window, not an archive.
 const MAX_IDEMPOTENCY_TTL_HOURS: u64 = 8_760;
+/// A month: long enough for a consumer that was down over a holiday to catch up.
+const DEFAULT_EVENTS_RETENTION_DAYS: u64 = 30;
+/// Ten years: the feed is a window for consumers, not the system of record (the ledger is).
+const MAX_EVENTS_RETENTION_DAYS: u64 = 3_650;
 /// The longest any of the database waits may be set to: ten minutes.
 const MAX_WAIT_MS: u64 = 600_000;
 
@@ -126,6 +131,8 @@ pub struct Settings {
     pub cache_ttl: Duration,
     /// How long an idempotency key answers retries; the expiry sweep deletes older records.
     pub idempotency_ttl: Duration,
+    /// How long events stay in the feed; the expiry sweep deletes older ones.
+    pub events_retention: Duration,
     /// The bearer token `/metrics` requires; open to all when unset.
     pub metrics_token: Option<MetricsToken>,
 }
@@ -210,6 +217,7 @@ struct Raw {
     migration_lock_timeout_secs: Option<String>,
     cache_ttl_ms: Option<String>,
     idempotency_ttl_hours: Option<String>,
+    events_retention_days: Option<String>,
     metrics_token: Option<String>,
 }
 
@@ -501,6 +509,12 @@ impl Settings {
             DEFAULT_IDEMPOTENCY_TTL_HOURS,
             MAX_IDEMPOTENCY_TTL_HOURS,
         )?;
+        let events_retention_days = bounded(
+            "EVENTS_RETENTION_DAYS",
+            raw.events_retention_days,
+            DEFAULT_EVENTS_RETENTION_DAYS,
+            MAX_EVENTS_RETENTION_DAYS,
+        )?;
         let metrics_token = match text(raw.metrics_token) {
             Some(token) if !token.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(ConfigError::MetricsToken);
@@ -533,6 +547,7 @@ impl Settings {
             database_pool,
             cache_ttl,
             idempotency_ttl: Duration::from_secs(idempotency_hours * 3_600),
+            events_retention: Duration::from_secs(events_retention_days * 86_400),
             metrics_token,
         })
     }
@@ -786,6 +801,24 @@ mod tests {
                 Settings::load(None, &env(&[("IDEMPOTENCY_TTL_HOURS", value)])).unwrap_err();
             assert!(
                 error.to_string().starts_with("IDEMPOTENCY_TTL_HOURS"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn events_are_kept_thirty_days_unless_configured() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.events_retention, Duration::from_secs(30 * 86_400));
+        let s = Settings::load(None, &env(&[("EVENTS_RETENTION_DAYS", "7")]))
+            .unwrap()
+            .settings;
+        assert_eq!(s.events_retention, Duration::from_secs(7 * 86_400));
+        for value in ["0", "3651", "a month"] {
+            let error =
+                Settings::load(None, &env(&[("EVENTS_RETENTION_DAYS", value)])).unwrap_err();
+            assert!(
+                error.to_string().starts_with("EVENTS_RETENTION_DAYS"),
                 "{error}"
             );
         }

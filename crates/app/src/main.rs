@@ -80,7 +80,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Jobs(command) => {
             let settings = load_settings(cli.config.as_deref())?;
             let database = connect(&settings.database_url, settings.database_pool)?;
-            admin::jobs(database, settings.idempotency_ttl, command)?;
+            let retention = admin::Retention {
+                idempotency_ttl: settings.idempotency_ttl,
+                events: settings.events_retention,
+            };
+            admin::jobs(database, retention, command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey(command) => {

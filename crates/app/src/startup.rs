@@ -10,7 +10,8 @@ use loyalty_domain::service::SweepReport;
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{
-    DatabaseGate, FulfilThrottle, HttpState, Lifecycle, Metrics, MetricsError, RateLimits,
+    ApiEventRenderer, DatabaseGate, FulfilThrottle, HttpState, Lifecycle, Metrics, MetricsError,
+    RateLimits,
 };
 use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
 
@@ -100,9 +101,10 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
         let metrics = Arc::new(Metrics::new().map_err(StartupError::Metrics)?);
         let database = Arc::new(database.with_commit_observer(metrics.clone()));
-        let loyalty = Loyalty::new(database.clone(), clock)
+        let loyalty = Loyalty::new(database.clone(), clock, Arc::new(ApiEventRenderer))
             .with_caches(Caches::new(settings.cache_ttl))
-            .with_idempotency_ttl(settings.idempotency_ttl);
+            .with_idempotency_ttl(settings.idempotency_ttl)
+            .with_events_retention(settings.events_retention);
         let pool = settings.database_pool;
         let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
         let lifecycle = Arc::new(Lifecycle::default());
@@ -255,6 +257,7 @@ fn log_sweep(report: &SweepReport) {
         refunded_points = report.refunded_points,
         expired_points = report.expired_points,
         forgotten_idempotency_keys = report.forgotten_idempotency_keys,
+        forgotten_events = report.forgotten_events,
         failed = report.failures.len(),
         "expiry sweep"
     );

@@ -66,6 +66,10 @@ record_id!(
     VoucherId
 );
 record_id!(
+    /// An event in a tenant's feed.
+    EventId
+);
+record_id!(
     /// An API key (not its secret: the id is safe to show and log).
     ApiKeyId
 );

@@ -12,6 +12,7 @@ pub mod commits;
 pub mod customer;
 pub mod earning;
 mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

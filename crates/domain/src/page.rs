@@ -82,7 +82,7 @@ impl<T> Page<T> {
     }
 }
 
-fn encode_cursor(key: &str) -> String {
+pub(crate) fn encode_cursor(key: &str) -> String {
     BASE64URL_NOPAD.encode(key.as_bytes())
 }
 

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::LoyaltyError;
 use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
+use crate::events::{Event, EventFilter, NewEvent};
 use crate::idempotency::{IdempotencyKey, IdempotencyScope, StoredResponse};
 use crate::ids::{ApiKeyId, CustomerId, LedgerEntryId, LotId, RewardId, VoucherId};
 use crate::ledger::LedgerEntry;
@@ -335,6 +336,29 @@ pub trait LotRecords {
     ) -> Result<Vec<(TenantId, CustomerId)>, StoreError>;
 }
 
+pub trait EventRecords {
+    /// Adds an event to the transaction's outbox; it has no place in the feed yet.
+    fn append_event(&mut self, event: &NewEvent) -> Result<(), StoreError>;
+    /// Gives up to `limit` committed events that have no place in the feed yet their places,
+    /// after every event placed before, in the order they were written; returns how many. The
+    /// store lets one placement run at a time, so places are never given twice or out of order.
+    fn place_events(&mut self, limit: i64) -> Result<u64, StoreError>;
+    /// Up to `limit` of the tenant's placed events after `after` (a place), in place order.
+    fn events(
+        &mut self,
+        tenant: &TenantId,
+        filter: &EventFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// Deletes up to `limit` placed events that occurred before `before`; returns how many.
+    fn forget_events_before(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
     TenantRecords
@@ -346,6 +370,7 @@ pub trait UnitOfWork:
     + RewardRecords
     + VoucherRecords
     + LotRecords
+    + EventRecords
 {
 }
 
@@ -359,6 +384,7 @@ impl<T> UnitOfWork for T where
         + RewardRecords
         + VoucherRecords
         + LotRecords
+        + EventRecords
 {
 }
 

@@ -89,11 +89,18 @@ impl Voucher {
     /// The voucher as `role` may see it after it was issued: staff see its code and QR payload
     /// only in the answer that issued it (and the customer on their own card); elsewhere both
     /// are masked, so a staff key's reads cannot be used to redeem other people's vouchers.
-    pub fn as_seen_by(mut self, role: Role) -> Self {
+    pub fn as_seen_by(self, role: Role) -> Self {
         if role == Role::Staff {
-            self.code = mask(&self.code);
-            self.qr_payload = mask(&self.qr_payload);
+            self.masked()
+        } else {
+            self
         }
+    }
+
+    /// The voucher with its code and QR payload masked, as lists and events show it.
+    pub fn masked(mut self) -> Self {
+        self.code = mask(&self.code);
+        self.qr_payload = mask(&self.qr_payload);
         self
     }
 

@@ -5,6 +5,7 @@ mod auth;
 mod blocking;
 mod caching;
 mod cors;
+mod events;
 mod gate;
 mod idempotency;
 mod json;
@@ -28,6 +29,7 @@ use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 pub use cors::AllowedOrigins;
+pub use events::ApiEventRenderer;
 pub use gate::DatabaseGate;
 pub use lifecycle::Lifecycle;
 pub use metrics::{Metrics, MetricsError, MetricsToken};

@@ -11,6 +11,7 @@ mod connection;
 mod customers;
 mod database;
 mod error;
+mod events;
 mod keys;
 mod ledger;
 mod lots;

@@ -74,6 +74,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Nullable<Text>,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        data -> Text,
+        written_seq -> BigInt,
+        position -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     ledger_entries (tenant_id, id) {
         tenant_id -> Text,
         id -> Text,

@@ -238,7 +238,7 @@ on_both_backends! {
         let output = Command::new(env!("CARGO_BIN_EXE_loyalty")).args(["jobs", "run-expiry"])
             .env("DATABASE_URL", app.db.url()).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "expired 0 voucher(s); refunded 0 point(s); expired 0 unspent point(s); forgot 0 idempotency key(s)\n");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "expired 0 voucher(s); refunded 0 point(s); expired 0 unspent point(s); forgot 0 idempotency key(s) and 0 event(s)\n");
         let loyalty = support::service(&app.db, clock.clone());
         let report = loyalty.sweep_expired().unwrap();
         assert_eq!((report.expired, report.refunded_points, report.expired_points), (1, 25, 0));

@@ -719,10 +719,14 @@ impl TestApp {
 
         let url = DatabaseUrl::parse(self.db.url()).unwrap();
         let database = Database::connect(&url, PoolSettings::default()).unwrap();
-        Loyalty::new(Arc::new(database), Arc::new(SystemClock))
-            .issue_platform_key(&Principal::operator(), Some("tests"))
-            .unwrap()
-            .secret
+        Loyalty::new(
+            Arc::new(database),
+            Arc::new(SystemClock),
+            Arc::new(loyalty_http::ApiEventRenderer),
+        )
+        .issue_platform_key(&Principal::operator(), Some("tests"))
+        .unwrap()
+        .secret
     }
 
     /// Creates tenant `id` (Germany, EUR) and a tenant_admin and a staff key for it.
@@ -893,5 +897,9 @@ pub fn service(
 ) -> loyalty_domain::Loyalty {
     let url = DatabaseUrl::parse(db.url()).unwrap();
     let database = Database::connect(&url, PoolSettings::default()).unwrap();
-    loyalty_domain::Loyalty::new(std::sync::Arc::new(database), clock)
+    loyalty_domain::Loyalty::new(
+        std::sync::Arc::new(database),
+        clock,
+        std::sync::Arc::new(loyalty_http::ApiEventRenderer),
+    )
 }

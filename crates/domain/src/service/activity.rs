@@ -79,6 +79,7 @@ impl Loyalty {
         let now = self.now();
         let mut entries = post_to_account(
             uow,
+            self.outbox(),
             &program,
             &mut customer,
             postings,

@@ -9,6 +9,7 @@ use crate::customer::{
     normalize_phone,
 };
 use crate::error::Resource;
+use crate::events::EventType;
 use crate::idempotency::{Idempotent, Outcome};
 use crate::ids::CustomerId;
 use crate::page::{Page, PageRequest};
@@ -106,6 +107,8 @@ impl Loyalty {
                 updated_at: now,
             };
             uow.insert_customer(&customer)?;
+            self.outbox()
+                .customer(uow, EventType::CustomerCreated, &customer, now)?;
             Ok(customer)
         })
     }
@@ -198,7 +201,11 @@ impl Loyalty {
             customer.external_id = clean.external_id;
             customer.updated_at = now;
             uow.update_customer(&customer)?;
-            Ok(customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?))
+            let updated =
+                customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?);
+            self.outbox()
+                .customer(uow, EventType::CustomerUpdated, &updated, now)?;
+            Ok(updated)
         })
     }
 
@@ -217,7 +224,11 @@ impl Loyalty {
             customer.card_token.clone_from(&card_token);
             customer.updated_at = now;
             uow.update_customer(&customer)?;
-            Ok(customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?))
+            let updated =
+                customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?);
+            self.outbox()
+                .customer(uow, EventType::CustomerUpdated, &updated, now)?;
+            Ok(updated)
         })
     }
 }

@@ -8,7 +8,9 @@ mod access;
 mod activity;
 mod card;
 mod customers;
+mod feed;
 mod idempotency;
+mod outbox;
 mod posting;
 mod program;
 mod rewards;
@@ -31,6 +33,7 @@ use crate::cache::Caches;
 use crate::customer::Customer;
 use crate::earning::{EarningRule, default_rules};
 use crate::error::Resource;
+use crate::events::EventRenderer;
 use crate::ids::CustomerId;
 use crate::ledger::Provenance;
 use crate::page::{Keyed, Page, PageRequest};
@@ -38,10 +41,13 @@ use crate::program::Program;
 use crate::store::{LoyaltyStore, UnitOfWork, reading, reading_one};
 use crate::tenant::{Tenant, TenantId};
 use crate::{Clock, LoyaltyError};
+use outbox::Outbox;
 
 /// How long an idempotency key answers retries unless the service is told otherwise: longer
 /// than any client retries for, even a till that was offline overnight.
 const DEFAULT_IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(48);
+/// How long events stay in the feed unless the service is told otherwise.
+const DEFAULT_EVENTS_RETENTION: TimeDelta = TimeDelta::days(30);
 
 /// Who asked, for the ledger: the key, and the request id the logs carry.
 #[derive(Debug, Clone)]
@@ -61,17 +67,21 @@ impl Caller<'_> {
     }
 }
 
-/// The loyalty service: the store, the clock, the earning rules and the process's caches.
+/// The loyalty service: the store, the clock, how events are rendered, the earning rules and
+/// the process's caches.
 #[derive(Clone)]
 pub struct Loyalty {
     store: Arc<dyn LoyaltyStore>,
     clock: Arc<dyn Clock>,
+    events: Arc<dyn EventRenderer>,
     rules: Vec<Arc<dyn EarningRule>>,
     caches: Arc<Caches>,
     /// When this process last recorded each key's use.
     key_uses: Arc<access::KeyUses>,
     /// How long an idempotency key's record answers retries; the sweep deletes older ones.
     idempotency_ttl: TimeDelta,
+    /// How long events stay in the feed; the sweep deletes older ones.
+    events_retention: TimeDelta,
 }
 
 impl std::fmt::Debug for Loyalty {
@@ -83,16 +93,29 @@ impl std::fmt::Debug for Loyalty {
 }
 
 impl Loyalty {
-    /// The service without caches: every read goes to the store.
-    pub fn new(store: Arc<dyn LoyaltyStore>, clock: Arc<dyn Clock>) -> Self {
+    /// The service without caches: every read goes to the store. `events` renders the data of
+    /// the events every change writes.
+    pub fn new(
+        store: Arc<dyn LoyaltyStore>,
+        clock: Arc<dyn Clock>,
+        events: Arc<dyn EventRenderer>,
+    ) -> Self {
         Self {
             store,
             clock,
+            events,
             rules: default_rules(),
             caches: Arc::new(Caches::disabled()),
             key_uses: Arc::default(),
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+            events_retention: DEFAULT_EVENTS_RETENTION,
         }
+    }
+
+    /// Keeps events in the feed for `retention` (30 days unless set).
+    pub fn with_events_retention(mut self, retention: std::time::Duration) -> Self {
+        self.events_retention = TimeDelta::from_std(retention).unwrap_or(TimeDelta::MAX);
+        self
     }
 
     /// Keeps idempotency records for `ttl` (48 hours unless set).
@@ -121,6 +144,13 @@ impl Loyalty {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Where this service's changes write their events.
+    fn outbox(&self) -> Outbox<'_> {
+        Outbox {
+            renderer: self.events.as_ref(),
+        }
     }
 
     /// One page of a list: `fetch` reads up to one more record than the page holds, so the page

@@ -18,6 +18,8 @@ use crate::customer::Customer;
 use crate::ids::{CustomerId, LedgerEntryId};
 use chrono::{DateTime, Utc};
 
+use super::outbox::Outbox;
+use crate::events::EventType;
 use crate::ledger::{EntryKind, LedgerEntry, Posting, Provenance, post};
 use crate::lots::{Draw, Lot, LotBook};
 use crate::program::Program;
@@ -38,27 +40,31 @@ pub(super) fn expiry_provenance(at: DateTime<Utc>) -> Provenance {
 
 /// Posts `postings` in order to `customer`, who must be locked in this transaction: first records
 /// the expiry of points that are due at the provenance's time, then appends the entries, books
-/// them on the lots, checks the lots against the balance and writes the account. Returns the
-/// entries of `postings` as written.
+/// them on the lots, checks the lots against the balance, writes the account and the events of
+/// the entries (and `tier.changed` when the tier moved). Returns the entries of `postings` as
+/// written.
 pub(super) fn post_to_account(
     uow: &mut dyn UnitOfWork,
+    outbox: Outbox<'_>,
     program: &Program,
     customer: &mut Customer,
     postings: Vec<Posting>,
     provenance: &Provenance,
 ) -> Result<Vec<LedgerEntry>, LoyaltyError> {
-    Ok(post_after_expiry(uow, program, customer, postings, provenance)?.1)
+    Ok(post_after_expiry(uow, outbox, program, customer, postings, provenance)?.1)
 }
 
 /// Records the expiry of the customer's points that are due at `now` (the customer locked in this
 /// transaction); returns the points that expired.
 pub(super) fn expire_due_points(
     uow: &mut dyn UnitOfWork,
+    outbox: Outbox<'_>,
     program: &Program,
     customer: &mut Customer,
     now: DateTime<Utc>,
 ) -> Result<i64, LoyaltyError> {
-    Ok(post_after_expiry(uow, program, customer, Vec::new(), &expiry_provenance(now))?.0)
+    let provenance = expiry_provenance(now);
+    Ok(post_after_expiry(uow, outbox, program, customer, Vec::new(), &provenance)?.0)
 }
 
 /// The customer as a read at `now` shows them: points whose lots have expired leave the balance
@@ -83,6 +89,7 @@ pub(super) fn customer_as_of(
 /// returns the points expired and the entries of `postings`.
 fn post_after_expiry(
     uow: &mut dyn UnitOfWork,
+    outbox: Outbox<'_>,
     program: &Program,
     customer: &mut Customer,
     postings: Vec<Posting>,
@@ -94,6 +101,7 @@ fn post_after_expiry(
     if due == 0 && postings.is_empty() {
         return Ok((0, Vec::new()));
     }
+    let tier_before = program.standing(customer.account.lifetime_points).tier;
     let mut entries = Vec::with_capacity(postings.len() + 1);
     if due > 0 {
         let expiry = Posting::new(EntryKind::Expiry, -due);
@@ -120,6 +128,14 @@ fn post_after_expiry(
     }
     customer.account.points_expire_next_at = book.next_expiry();
     uow.update_customer(customer)?;
+    for entry in &entries {
+        outbox.entry(uow, entry)?;
+    }
+    let standing = program.standing(customer.account.lifetime_points);
+    if standing.tier != tier_before {
+        let changed = customer.clone().standing_under(program);
+        outbox.customer(uow, EventType::TierChanged, &changed, at)?;
+    }
     Ok((due, entries.split_off(expired)))
 }
 

@@ -64,6 +64,8 @@ pub struct SweepReport {
     pub expired_points: i64,
     /// Idempotency records past their time to live, deleted.
     pub forgotten_idempotency_keys: u64,
+    /// Events past the feed's retention, deleted.
+    pub forgotten_events: u64,
     /// Records that failed, each skipped for the rest of the pass.
     pub failures: Vec<SweepFailure>,
 }
@@ -74,6 +76,7 @@ impl SweepReport {
         self.expired > 0
             || self.expired_points > 0
             || self.forgotten_idempotency_keys > 0
+            || self.forgotten_events > 0
             || !self.failures.is_empty()
     }
 }
@@ -115,6 +118,7 @@ impl Loyalty {
             &mut failures,
         )?;
         report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
+        report.forgotten_events = self.forget_old_events()?;
         report.failures = failures;
         Ok(report)
     }
@@ -194,10 +198,12 @@ impl Loyalty {
             if voucher.points_spent > 0 {
                 let mut customer = lock_customer(uow, tenant, &voucher.customer_id)?;
                 let program = program_of(uow, tenant)?;
-                expired_points = expire_due_points(uow, &program, &mut customer, now)?;
+                expired_points =
+                    expire_due_points(uow, self.outbox(), &program, &mut customer, now)?;
             }
             let refunded_to = close_and_refund(
                 uow,
+                self.outbox(),
                 &mut voucher,
                 VoucherStatus::Expired,
                 &expiry_provenance(now),
@@ -226,7 +232,7 @@ impl Loyalty {
                 return Ok(0);
             };
             let program = program_of(uow, tenant)?;
-            expire_due_points(uow, &program, &mut customer, now)
+            expire_due_points(uow, self.outbox(), &program, &mut customer, now)
         })
     }
 }

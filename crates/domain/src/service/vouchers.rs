@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::outbox::Outbox;
 use super::posting::{customer_as_of, post_to_account};
 use super::{Caller, Loyalty, lock_customer, program_of};
 use crate::LoyaltyError;
@@ -59,6 +60,7 @@ fn restock(
 /// went to is returned.
 pub(super) fn close_and_refund(
     uow: &mut dyn UnitOfWork,
+    outbox: Outbox<'_>,
     voucher: &mut Voucher,
     status: VoucherStatus,
     provenance: &Provenance,
@@ -72,13 +74,21 @@ pub(super) fn close_and_refund(
     voucher.status = status;
     voucher.closed_at = Some(provenance.at);
     uow.update_voucher(voucher)?;
+    outbox.voucher(uow, voucher, provenance.at)?;
     // Locks are taken in one order everywhere (voucher, customer, reward) so that concurrent
     // redemptions and cancellations cannot deadlock.
     let refunded = if refund && voucher.points_spent > 0 {
         let mut customer = lock_customer(uow, &voucher.tenant_id, &voucher.customer_id)?;
         let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
         posting.voucher_id = Some(voucher.id.clone());
-        post_to_account(uow, &program, &mut customer, vec![posting], provenance)?;
+        post_to_account(
+            uow,
+            outbox,
+            &program,
+            &mut customer,
+            vec![posting],
+            provenance,
+        )?;
         // Points given back to lots that have expired since are due again at once.
         Some(customer_as_of(uow, customer, provenance.at)?.standing_under(&program))
     } else {
@@ -117,6 +127,7 @@ impl Loyalty {
             }
             let voucher = issue(&reward, &customer.id, reward.cost_points, None, now)?;
             uow.insert_voucher(&voucher)?;
+            self.outbox().voucher(uow, &voucher, now)?;
             // Spending refuses what the balance cannot cover once points past their expiry have
             // left it; the transaction then takes back the stock and the voucher above.
             let mut posting = Posting::new(EntryKind::Redemption, -reward.cost_points);
@@ -124,6 +135,7 @@ impl Loyalty {
             let program = program_of(uow, tenant)?;
             post_to_account(
                 uow,
+                self.outbox(),
                 &program,
                 &mut customer,
                 vec![posting],
@@ -163,6 +175,7 @@ impl Loyalty {
         }
         let voucher = issue(&reward, customer_id, 0, visit_number, now)?;
         uow.insert_voucher(&voucher)?;
+        self.outbox().voucher(uow, &voucher, now)?;
         Ok(Some(voucher))
     }
 
@@ -195,6 +208,7 @@ impl Loyalty {
             voucher.status = VoucherStatus::Fulfilled;
             voucher.closed_at = Some(now);
             uow.update_voucher(&voucher)?;
+            self.outbox().voucher(uow, &voucher, now)?;
             Ok(voucher.as_seen_by(caller.role))
         })
     }
@@ -216,6 +230,7 @@ impl Loyalty {
             voucher.ensure_open(now)?;
             let refunded_to = close_and_refund(
                 uow,
+                self.outbox(),
                 &mut voucher,
                 VoucherStatus::Cancelled,
                 &caller.provenance(now),

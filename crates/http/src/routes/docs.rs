@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use super::{activity, cards, customers, health, keys, metrics, program, public_tenant};
-use super::{redemptions, rewards, tenants};
+use super::{feed, redemptions, rewards, tenants};
 use crate::ApiError;
 use crate::openapi::SharedResponses;
 
@@ -44,6 +44,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         keys::list,
         keys::issue,
         keys::revoke,
+        feed::list,
         program::show,
         program::replace,
         customers::list,
@@ -73,6 +74,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "public", description = "Unauthenticated documents for front ends and the customer's card."),
         (name = "tenants", description = "Tenants and their first keys, for the platform admin."),
         (name = "api-keys", description = "A tenant admin's keys."),
+        (name = "events", description = "The tenant's event feed: what happened to its customers, in commit order."),
         (name = "program", description = "The tenant's loyalty rules."),
         (name = "customers", description = "Customers, for staff at the counter."),
         (name = "activity", description = "Visits, purchases, adjustments, reversals and the ledger."),

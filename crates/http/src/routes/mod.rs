@@ -5,6 +5,7 @@ mod cards;
 mod change;
 mod customers;
 mod docs;
+mod feed;
 mod health;
 mod keys;
 mod metrics;
@@ -105,6 +106,7 @@ fn endpoints() -> Vec<Endpoint> {
             "/api/v1/api-keys/{id}",
             vec![(Method::DELETE, web::delete().to(keys::revoke))],
         ),
+        endpoint("/api/v1/events", vec![get(web::get().to(feed::list))]),
         endpoint(
             "/api/v1/program",
             vec![

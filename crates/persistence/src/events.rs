@@ -1,0 +1,153 @@
+//! The outbox and the feed on diesel.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use loyalty_domain::StoreError;
+use loyalty_domain::events::{Event, EventFilter, EventType, NewEvent};
+use loyalty_domain::ids::{CustomerId, EventId};
+use loyalty_domain::store::EventRecords;
+use loyalty_domain::tenant::TenantId;
+
+use crate::rows::{all_records, corrupt, naive, parse_text, tenant_id};
+use crate::schema::events;
+use crate::transaction::{Tx, store_error};
+use crate::{DbConnection, PersistenceError};
+
+/// Serializes placements across every process on one PostgreSQL (a transaction-scoped lock).
+const PLACEMENT_LOCK_KEY: i64 = 0x004c_4f59_4556_4e54; // "LOYEVNT"
+
+/// An event row as the feed reads it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = events)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct EventRow {
+    id: String,
+    tenant_id: String,
+    customer_id: Option<String>,
+    event_type: String,
+    occurred_at: NaiveDateTime,
+    data: String,
+    position: Option<i64>,
+}
+
+impl EventRow {
+    fn into_domain(self) -> Result<Event, PersistenceError> {
+        Ok(Event {
+            event: NewEvent {
+                id: EventId::from_stored(self.id),
+                tenant_id: tenant_id(&self.tenant_id)?,
+                customer_id: self.customer_id.map(CustomerId::from_stored),
+                event_type: parse_text("event type", &self.event_type, EventType::parse)?,
+                occurred_at: self.occurred_at.and_utc(),
+                data: self.data,
+            },
+            position: self
+                .position
+                .ok_or_else(|| corrupt("event place", "a placed event without a place"))?,
+        })
+    }
+}
+
+/// What the next event written takes as its `written_seq`: a sequence on PostgreSQL (read after
+/// the change's row locks, so one customer's events are numbered in commit order); on SQLite,
+/// whose writers take turns, the next number after the largest.
+fn next_written_seq(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) => "nextval('events_written_seq')",
+        DbConnection::Sqlite(_) => "(SELECT COALESCE(MAX(written_seq), 0) + 1 FROM events)",
+    }
+}
+
+impl EventRecords for Tx<'_> {
+    fn append_event(&mut self, event: &NewEvent) -> Result<(), StoreError> {
+        let written_seq = diesel::dsl::sql::<BigInt>(next_written_seq(self.conn));
+        diesel::insert_into(events::table)
+            .values((
+                events::id.eq(event.id.as_str()),
+                events::tenant_id.eq(event.tenant_id.as_str()),
+                events::customer_id.eq(event.customer_id.as_ref().map(CustomerId::as_str)),
+                events::event_type.eq(event.event_type.as_str()),
+                events::occurred_at.eq(naive(event.occurred_at)),
+                events::data.eq(&event.data),
+                events::written_seq.eq(written_seq),
+            ))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn place_events(&mut self, limit: i64) -> Result<u64, StoreError> {
+        if let DbConnection::Postgres(pg) = &mut *self.conn {
+            pg.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({PLACEMENT_LOCK_KEY})"
+            ))
+            .map_err(store_error)?;
+        }
+        // Read committed (PostgreSQL) or the one writer's view (SQLite): the statement sees
+        // every event committed before it; one committed later is placed by the next placement.
+        let placed = diesel::sql_query(format!(
+            "WITH batch AS (
+                 SELECT id, ROW_NUMBER() OVER (ORDER BY written_seq) AS n
+                 FROM events WHERE position IS NULL ORDER BY written_seq LIMIT {limit}
+             ),
+             placed_so_far AS (SELECT COALESCE(MAX(position), 0) AS top_position FROM events)
+             UPDATE events SET position = (SELECT top_position FROM placed_so_far) + batch.n
+             FROM batch WHERE events.id = batch.id"
+        ))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(placed as u64)
+    }
+
+    fn events(
+        &mut self,
+        tenant: &TenantId,
+        filter: &EventFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut query = events::table
+            .filter(events::tenant_id.eq(tenant.as_str()))
+            .filter(events::position.gt(after.unwrap_or(0)))
+            .select(EventRow::as_select())
+            .order(events::position.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(event_type) = filter.event_type {
+            query = query.filter(events::event_type.eq(event_type.as_str()));
+        }
+        if let Some(customer) = &filter.customer_id {
+            query = query.filter(events::customer_id.eq(customer.as_str()));
+        }
+        all_records(self.conn, query, EventRow::into_domain)
+    }
+
+    fn forget_events_before(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        // One bounded batch, the oldest first, in two statements on the occurred_at index: when
+        // the limit-th oldest placed event occurred, then every placed event up to it.
+        let due = events::table
+            .filter(events::occurred_at.lt(naive(before)))
+            .filter(events::position.is_not_null());
+        let last_of_batch: Option<NaiveDateTime> = due
+            .order(events::occurred_at)
+            .select(events::occurred_at)
+            .offset(limit.saturating_sub(1))
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        let deleted = match last_of_batch {
+            Some(last) => {
+                diesel::delete(due.filter(events::occurred_at.le(last))).execute(self.conn)
+            }
+            None => diesel::delete(due).execute(self.conn),
+        }
+        .map_err(store_error)?;
+        Ok(deleted as u64)
+    }
+}
