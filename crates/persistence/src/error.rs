@@ -17,7 +17,8 @@ pub enum PersistenceError {
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "a migration gave up waiting for a table lock that another transaction holds (its \
-         lock_timeout), and applied nothing; run it again once that transaction has ended"
+         lock_timeout) and was not applied (those before it in this run were); run the \
+         migrations again once that transaction has ended"
     )]
     MigrationBlocked(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(

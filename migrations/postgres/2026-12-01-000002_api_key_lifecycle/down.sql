@@ -1,5 +1,8 @@
 -- Refuses while unrevoked keys carry an expiry; without the column they would work forever, expired
 -- ones again: revoke them first.
+-- The check holds until the end: writers of these tables wait (at most 5 s here) meanwhile.
+SET LOCAL lock_timeout = '5s';
+LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE;
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL) THEN

@@ -1,1 +1,2 @@
+DROP TABLE event_places;
 DROP TABLE events;
