@@ -340,9 +340,10 @@ pub trait EventRecords {
     /// Adds an event to the transaction's outbox; it has no place in the feed yet.
     fn append_event(&mut self, event: &NewEvent) -> Result<(), StoreError>;
     /// Gives up to `limit` committed events that have no place in the feed yet their places,
-    /// after every event placed before, in the order they were written; returns how many. The
-    /// store lets one placement run at a time, so places are never given twice or out of order.
-    fn place_events(&mut self, limit: i64) -> Result<u64, StoreError>;
+    /// after every place given before (places only grow, even once old events are deleted), in
+    /// the order they were written; returns how many. One placement runs at a time: None when
+    /// another is running (it places what this one would have, or the next one does).
+    fn place_events(&mut self, limit: i64) -> Result<Option<u64>, StoreError>;
     /// Up to `limit` of the tenant's placed events after `after` (a place), in place order.
     fn events(
         &mut self,

@@ -1,7 +1,6 @@
 //! The outbox and the feed on diesel.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use loyalty_domain::StoreError;
@@ -17,6 +16,12 @@ use crate::{DbConnection, PersistenceError};
 
 /// Serializes placements across every process on one PostgreSQL (a transaction-scoped lock).
 const PLACEMENT_LOCK_KEY: i64 = 0x004c_4f59_4556_4e54; // "LOYEVNT"
+
+#[derive(QueryableByName)]
+struct Acquired {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    acquired: bool,
+}
 
 /// An event row as the feed reads it.
 #[derive(Debug, Queryable, Selectable)]
@@ -78,12 +83,16 @@ impl EventRecords for Tx<'_> {
         Ok(())
     }
 
-    fn place_events(&mut self, limit: i64) -> Result<u64, StoreError> {
+    fn place_events(&mut self, limit: i64) -> Result<Option<u64>, StoreError> {
         if let DbConnection::Postgres(pg) = &mut *self.conn {
-            pg.batch_execute(&format!(
-                "SELECT pg_advisory_xact_lock({PLACEMENT_LOCK_KEY})"
-            ))
-            .map_err(store_error)?;
+            let acquired: Acquired =
+                diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS acquired")
+                    .bind::<BigInt, _>(PLACEMENT_LOCK_KEY)
+                    .get_result(pg)
+                    .map_err(store_error)?;
+            if !acquired.acquired {
+                return Ok(None);
+            }
         }
         // Read committed (PostgreSQL) or the one writer's view (SQLite): the statement sees
         // every event committed before it; one committed later is placed by the next placement.
@@ -91,14 +100,19 @@ impl EventRecords for Tx<'_> {
             "WITH batch AS (
                  SELECT id, ROW_NUMBER() OVER (ORDER BY written_seq) AS n
                  FROM events WHERE position IS NULL ORDER BY written_seq LIMIT {limit}
-             ),
-             placed_so_far AS (SELECT COALESCE(MAX(position), 0) AS top_position FROM events)
-             UPDATE events SET position = (SELECT top_position FROM placed_so_far) + batch.n
+             )
+             UPDATE events
+             SET position = (SELECT last_position FROM event_places WHERE id = 1) + batch.n
              FROM batch WHERE events.id = batch.id"
         ))
         .execute(self.conn)
         .map_err(store_error)?;
-        Ok(placed as u64)
+        diesel::sql_query(format!(
+            "UPDATE event_places SET last_position = last_position + {placed} WHERE id = 1"
+        ))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(Some(placed as u64))
     }
 
     fn events(

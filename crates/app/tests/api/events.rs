@@ -132,13 +132,18 @@ on_both_backends! {
         let other = app.tenant(&platform, "other").await;
         assert!(read_feed(&app, &other.admin, "").await.is_empty(), "another tenant sees none of acme's");
 
-        // Past the retention (30 days by default), the sweep deletes them.
+        // Past the retention (30 days by default), the sweep deletes them; a reader's cursor
+        // still points before what comes next.
+        let (_, page) = app.call("GET", "/api/v1/events?limit=200", &acme.admin, None, None).await;
+        let cursor = page["next_cursor"].as_str().unwrap().to_owned();
         clock.advance(Duration::days(31));
         assert_eq!(sweep.sweep_expired().unwrap().forgotten_events, events.len() as u64);
         let earlier: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
         let left = read_feed(&app, &acme.admin, "").await;
         assert!(left.iter().all(|e| !earlier.contains(e["id"].as_str().unwrap())), "{left:?}");
         assert!(left.iter().all(|e| e["type"] == "voucher.expired"), "only what this sweep did: {left:?}");
+        let (_, after) = app.call("GET", &format!("/api/v1/events?after={cursor}"), &acme.admin, None, None).await;
+        assert_eq!(after["items"].as_array().unwrap().len(), left.len(), "places only grow: {after}");
     }
 
     async fn a_reader_polling_while_tills_write_sees_every_event_once_in_commit_order(backend) {
@@ -216,5 +221,19 @@ on_both_backends! {
             let before = last.insert(customer, balance).unwrap_or(0);
             assert_eq!(balance, before + 1, "out of order: {event}");
         }
+    }
+
+    async fn the_sweep_places_events_nobody_read(backend) {
+        let app = TestApp::spawn(backend).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        app.enrol(&acme.staff, json!({"external_id": "C-1"})).await;
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM events WHERE position IS NULL"), 1);
+        let report = support::service(&app.db, std::sync::Arc::new(loyalty_domain::SystemClock))
+            .sweep_expired()
+            .unwrap();
+        assert_eq!(report.placed_events, 1);
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM events WHERE position IS NULL"), 0);
+        assert_eq!(types(&read_feed(&app, &acme.admin, "").await), vec!["customer.created"]);
     }
 }

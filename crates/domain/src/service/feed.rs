@@ -8,6 +8,10 @@ use crate::store::{reading, within};
 
 /// Events placed in the feed per transaction.
 const PLACE_BATCH: i64 = 1_000;
+/// Batches one feed read places at most before it reads: a backlog (say, after the feed went
+/// unread while the sweep was stopped) is worked off by the sweep and later reads, not by one
+/// request.
+const PLACE_BATCHES_PER_READ: usize = 5;
 /// Old events deleted per transaction.
 const FORGET_BATCH: i64 = 1_000;
 
@@ -22,7 +26,7 @@ impl Loyalty {
         request: &FeedRequest,
     ) -> Result<EventPage, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
-        self.place_events()?;
+        self.place_events(PLACE_BATCHES_PER_READ)?;
         let limit = i64::from(request.limit);
         let items = reading(self.store.as_ref(), |uow| {
             Ok(uow.events(tenant, filter, request.after, limit)?)
@@ -30,19 +34,30 @@ impl Loyalty {
         Ok(EventPage::new(items, request))
     }
 
-    /// Gives every committed event without a place in the feed its place; returns how many.
-    pub fn place_events(&self) -> Result<u64, LoyaltyError> {
+    /// Gives committed events without a place in the feed their places, up to `batches`
+    /// batches; returns how many. Another placement running meanwhile ends this one early.
+    pub(super) fn place_events(&self, batches: usize) -> Result<u64, LoyaltyError> {
         let mut placed = 0;
-        loop {
+        for _ in 0..batches {
             let batch = within(
                 self.store.as_ref(),
                 |uow| Ok(uow.place_events(PLACE_BATCH)?),
             )?;
-            placed += batch;
-            if batch < PLACE_BATCH as u64 {
+            let Some(count) = batch else {
+                return Ok(placed);
+            };
+            placed += count;
+            if count < PLACE_BATCH as u64 {
                 return Ok(placed);
             }
         }
+        Ok(placed)
+    }
+
+    /// Places every event still waiting (the sweep does, so events are placed and kept to their
+    /// retention whether or not anyone reads the feed).
+    pub(super) fn place_all_events(&self) -> Result<u64, LoyaltyError> {
+        self.place_events(usize::MAX)
     }
 
     /// Deletes events older than the retention period, in bounded batches; returns how many.

@@ -64,6 +64,8 @@ pub struct SweepReport {
     pub expired_points: i64,
     /// Idempotency records past their time to live, deleted.
     pub forgotten_idempotency_keys: u64,
+    /// Events that were waiting for their place in the feed, placed.
+    pub placed_events: u64,
     /// Events past the feed's retention, deleted.
     pub forgotten_events: u64,
     /// Records that failed, each skipped for the rest of the pass.
@@ -118,6 +120,7 @@ impl Loyalty {
             &mut failures,
         )?;
         report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
+        report.placed_events = self.place_all_events()?;
         report.forgotten_events = self.forget_old_events()?;
         report.failures = failures;
         Ok(report)

@@ -74,11 +74,13 @@ pub(super) fn close_and_refund(
     voucher.status = status;
     voucher.closed_at = Some(provenance.at);
     uow.update_voucher(voucher)?;
-    outbox.voucher(uow, voucher, provenance.at)?;
     // Locks are taken in one order everywhere (voucher, customer, reward) so that concurrent
     // redemptions and cancellations cannot deadlock.
     let refunded = if refund && voucher.points_spent > 0 {
         let mut customer = lock_customer(uow, &voucher.tenant_id, &voucher.customer_id)?;
+        // Written under the customer's lock, so it takes its place among the customer's events
+        // in the order the changes commit.
+        outbox.voucher(uow, voucher, provenance.at)?;
         let mut posting = Posting::new(EntryKind::Refund, voucher.points_spent);
         posting.voucher_id = Some(voucher.id.clone());
         post_to_account(
@@ -92,6 +94,7 @@ pub(super) fn close_and_refund(
         // Points given back to lots that have expired since are due again at once.
         Some(customer_as_of(uow, customer, provenance.at)?.standing_under(&program))
     } else {
+        outbox.voucher(uow, voucher, provenance.at)?;
         None
     };
     restock(uow, &voucher.tenant_id, &voucher.reward_id)?;
