@@ -92,6 +92,9 @@ on_both_backends! {
         let (status, problem) = app.call("POST", &format!("/api/v1/customers/{customer}/redemptions"), &acme.staff, Some("r1"),
             Some(json!({"reward_id": reward}))).await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("insufficient_points")), "{problem}");
+        let (status, problem) = app.call("POST", &format!("/api/v1/customers/{customer}/adjustments"), &acme.admin, Some("a1"),
+            Some(json!({"points": -50, "reason": "spent at the counter"}))).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("insufficient_points")), "nor can an adjustment: {problem}");
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM redemptions"), 0, "the refused redemption wrote nothing");
         assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM ledger_entries WHERE kind <> 'purchase'"), 0);
 

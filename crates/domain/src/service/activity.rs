@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::posting::post_to_account;
+use super::posting::{expire_due_points, post_to_account};
 use super::{Caller, Loyalty, lock_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::activity::{Purchase, plan_adjustment, plan_purchase, plan_reversal, plan_visit};
@@ -75,8 +75,11 @@ impl Loyalty {
     ) -> Result<Posted, LoyaltyError> {
         let program = program_of(uow, tenant)?;
         let mut customer = lock_customer(uow, tenant, customer_id)?;
-        let postings = plan(uow, &customer, &program)?;
         let now = self.now();
+        // Plans read the balance (an adjustment may not overdraw it): points past their expiry
+        // leave it first.
+        expire_due_points(uow, self.outbox(), &program, &mut customer, now)?;
+        let postings = plan(uow, &customer, &program)?;
         let mut entries = post_to_account(
             uow,
             self.outbox(),

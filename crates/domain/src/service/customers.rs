@@ -1,6 +1,6 @@
 //! Customers: enrolment, look-ups, lists and profile changes.
 
-use super::posting::customer_as_of;
+use super::posting::{customer_as_of, may_have_expired_points};
 use super::{Loyalty, lock_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
@@ -169,12 +169,20 @@ impl Loyalty {
         let tenant = caller.tenant_as(Role::Staff)?;
         let program = self.program_for_display(tenant)?;
         let now = self.now();
-        let customer = reading_one(self.store.as_ref(), |uow| {
-            let customer = uow
-                .customer(tenant, id)?
-                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
-            customer_as_of(uow, customer, now)
-        })?;
+        let customer = reading_one(self.store.as_ref(), |uow| Ok(uow.customer(tenant, id)?))?
+            .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+        // One statement while nothing can have expired; the customer and the lots in one
+        // snapshot when something may have.
+        let customer = if may_have_expired_points(&customer, now) {
+            reading(self.store.as_ref(), |uow| {
+                let customer = uow
+                    .customer(tenant, id)?
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+                customer_as_of(uow, customer, now)
+            })?
+        } else {
+            customer
+        };
         Ok(customer.standing_under(&program))
     }
 

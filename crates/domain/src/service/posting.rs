@@ -69,20 +69,26 @@ pub(super) fn expire_due_points(
 
 /// The customer as a read at `now` shows them: points whose lots have expired leave the balance
 /// at once, before the sweep or the customer's next change records their expiry.
+/// It reads the lots, so the caller reads the customer in the same snapshot (a transaction).
 pub(super) fn customer_as_of(
     uow: &mut dyn UnitOfWork,
     mut customer: Customer,
     now: DateTime<Utc>,
 ) -> Result<Customer, LoyaltyError> {
-    if customer
-        .account
-        .points_expire_next_at
-        .is_some_and(|at| at <= now)
-    {
+    if may_have_expired_points(&customer, now) {
         let due = LotBook::new(uow.open_lots(&customer.tenant_id, &customer.id)?).due(now);
         customer.account.balance -= due;
     }
     Ok(customer)
+}
+
+/// Whether some of the customer's balance may be past its expiry at `now`, as far as the account
+/// knows without reading the lots.
+pub(super) fn may_have_expired_points(customer: &Customer, now: DateTime<Utc>) -> bool {
+    customer
+        .account
+        .points_expire_next_at
+        .is_some_and(|at| at <= now)
 }
 
 /// Posts an expiry entry for the points due at the provenance's time, if any, then `postings`;
