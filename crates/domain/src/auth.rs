@@ -152,6 +152,8 @@ pub struct Principal {
     pub key_id: String,
     pub tenant_id: Option<TenantId>,
     pub role: Role,
+    /// When the caller's key stops working; the keys it issues stop by then too.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +171,7 @@ impl Principal {
             key_id: "operator".to_owned(),
             tenant_id: None,
             role: Role::PlatformAdmin,
+            expires_at: None,
         }
     }
 
@@ -177,6 +180,7 @@ impl Principal {
             key_id: key.id.to_string(),
             tenant_id: key.tenant_id.clone(),
             role: key.role,
+            expires_at: key.expires_at,
         }
     }
 
@@ -281,6 +285,7 @@ mod tests {
             key_id: "k".into(),
             tenant_id,
             role,
+            expires_at: None,
         };
         let admin = principal(Role::TenantAdmin, Some(tenant()));
         let staff = principal(Role::Staff, Some(tenant()));

@@ -343,6 +343,7 @@ on_both_backends! {
             key_id: till_id.clone(),
             tenant_id: Some(TenantId::parse("acme").unwrap()),
             role: Role::Staff,
+            expires_at: None,
         };
         let at = replica.claim_key_use(&till_principal).unwrap();
         replica.record_key_use(&till_principal, at).unwrap();
@@ -351,6 +352,18 @@ on_both_backends! {
         assert_eq!(app.call("GET", "/api/v1/program", &till, None, None).await.0, 200);
         let later = recorded_after(first.clone()).await;
         assert!(later.as_str() > first.as_str(), "{later} after {first}");
+
+        // A key that expires cannot issue one that outlives it.
+        let in_two_hours = clock.now() + Duration::hours(2);
+        let temporary_admin = app.created("/api/v1/tenants/acme/api-keys", &platform, None,
+            json!({"role": "tenant_admin", "expires_at": in_two_hours.to_rfc3339()})).await;
+        let temporary_admin = temporary_admin["key"].as_str().unwrap();
+        let inherited = app.created("/api/v1/api-keys", temporary_admin, None, json!({"role": "staff"})).await;
+        let expires = |key: &Value| chrono::DateTime::parse_from_rfc3339(key["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!(expires(&inherited).timestamp(), in_two_hours.timestamp(), "{inherited}");
+        let (status, problem) = app.call("POST", "/api/v1/api-keys", temporary_admin, None,
+            Some(json!({"role": "staff", "expires_at": (in_two_hours + Duration::hours(1)).to_rfc3339()}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("expires_at")), "{problem}");
 
         clock.advance(Duration::hours(1));
         let (status, problem) = app.call("GET", "/api/v1/program", &till, None, None).await;

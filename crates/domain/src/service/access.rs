@@ -74,13 +74,22 @@ fn clean_label(label: Option<&str>) -> Result<Option<String>, LoyaltyError> {
         .transpose()
 }
 
-/// Refuses an expiry that has already come: such a key would never work.
-fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), LoyaltyError> {
-    match expires_at {
-        Some(at) if at <= now => {
-            Err(ValidationErrors::single("expires_at", "must be in the future").into())
+/// The expiry a new key gets: the one asked for, which must be in the future (such a key would
+/// never work) and no later than the issuing key's own, whose expiry it inherits when none is
+/// asked for; so a key that expires cannot hand out one that outlives it.
+fn new_key_expiry(
+    asked: Option<DateTime<Utc>>,
+    issuer: &Principal,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, LoyaltyError> {
+    let refuse = |message| Err(ValidationErrors::single("expires_at", message).into());
+    match (asked, issuer.expires_at) {
+        (Some(at), _) if at <= now => refuse("must be in the future"),
+        (Some(at), Some(limit)) if at > limit => {
+            refuse("must not be later than the issuing key's own expiry")
         }
-        _ => Ok(()),
+        (None, limit) => Ok(limit),
+        (asked, _) => Ok(asked),
     }
 }
 
@@ -201,9 +210,9 @@ impl Loyalty {
         request: KeyRequest,
     ) -> Result<IssuedKey, LoyaltyError> {
         let now = self.now();
-        check_expiry(request.expires_at, now)?;
         let request = KeyRequest {
             label: clean_label(request.label.as_deref())?,
+            expires_at: new_key_expiry(request.expires_at, caller, now)?,
             ..request
         };
         let role = request.role;
