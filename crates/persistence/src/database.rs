@@ -209,7 +209,7 @@ impl Database {
     /// one turns out dead (see `test_on_check_out` above): after a database restart every pooled
     /// connection is, so up to the pool's size of them are discarded before a new one opens.
     /// Only for work that is safe to run twice: reads, inserts that ignore a duplicate.
-    pub(crate) fn lone_statement<T, E: From<StoreError>>(
+    pub(crate) fn lone_statement<T, E: From<StoreError> + StatementFailure>(
         &self,
         mut run: impl FnMut(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -217,7 +217,11 @@ impl Database {
         loop {
             let mut conn = self.conn().map_err(StoreError::from)?;
             match run(&mut conn) {
-                Err(_) if dead_discarded < self.pool_size() && conn.found_dead() => {
+                Err(error)
+                    if error.came_from_the_database()
+                        && dead_discarded < self.pool_size()
+                        && conn.found_dead() =>
+                {
                     dead_discarded += 1;
                 }
                 other => return other,
@@ -282,5 +286,23 @@ impl Database {
                 .get_result(pg)?;
             Ok(acquired.acquired.then(work))
         })
+    }
+}
+
+/// A failure of work run by `lone_statement`: only one that came from the database can mean the
+/// connection died (and is worth a ping to find out); a refusal of the domain's cannot.
+pub(crate) trait StatementFailure {
+    fn came_from_the_database(&self) -> bool;
+}
+
+impl StatementFailure for StoreError {
+    fn came_from_the_database(&self) -> bool {
+        true
+    }
+}
+
+impl StatementFailure for loyalty_domain::LoyaltyError {
+    fn came_from_the_database(&self) -> bool {
+        matches!(self, loyalty_domain::LoyaltyError::Store(_))
     }
 }
