@@ -160,9 +160,11 @@ impl TestDb {
         match self {
             TestDb::Sqlite { url, .. } => {
                 let path = url.trim_start_matches("sqlite://");
+                // The app may be writing meanwhile (a key's last use, in the background): wait
+                // for its lock as the app's own connections do.
                 SqliteConnection::establish(path)
                     .unwrap()
-                    .batch_execute(sql)
+                    .batch_execute(&format!("PRAGMA busy_timeout = 5000; {sql}"))
                     .unwrap();
             }
             TestDb::Postgres { url, .. } => {
