@@ -199,7 +199,8 @@ impl TestDb {
             TestDb::Sqlite { url, .. } => {
                 let path = url.trim_start_matches("sqlite://");
                 let mut conn = SqliteConnection::establish(path).unwrap();
-                conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+                conn.batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE")
+                    .unwrap();
                 HeldLock::Sqlite(conn)
             }
             TestDb::Postgres { url, .. } => {
