@@ -99,7 +99,10 @@ impl EventRecords for Tx<'_> {
         let placed = diesel::sql_query(format!(
             "WITH batch AS (
                  SELECT id, ROW_NUMBER() OVER (ORDER BY written_seq) AS n
-                 FROM events WHERE position IS NULL ORDER BY written_seq LIMIT {limit}
+                 FROM (
+                     SELECT id, written_seq FROM events WHERE position IS NULL
+                     ORDER BY written_seq LIMIT {limit}
+                 ) AS waiting
              )
              UPDATE events
              SET position = (SELECT last_position FROM event_places WHERE id = 1) + batch.n

@@ -204,16 +204,20 @@ impl IdempotencyRecords for Tx<'_> {
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredResponse>, StoreError> {
-        // The caller's own record sorts before an unscoped one ('' is the least text).
-        let row = idempotency_keys::table
+        // At most two rows, by primary key: the caller's own record and an unscoped one. They
+        // are told apart here rather than by ORDER BY in the query, which PostgreSQL would serve
+        // by walking the tenant's keys in order, all of them when the key is new.
+        let rows: Vec<(String, ResponseRow)> = idempotency_keys::table
             .filter(idempotency_keys::tenant_id.eq(scope.tenant.as_str()))
             .filter(idempotency_keys::idempotency_key.eq(key.as_str()))
             .filter(idempotency_keys::api_key_id.eq_any([scope.api_key_id.as_str(), UNSCOPED]))
-            .order(idempotency_keys::api_key_id.desc())
-            .select(ResponseRow::as_select())
-            .first(self.conn)
-            .optional()
+            .select((idempotency_keys::api_key_id, ResponseRow::as_select()))
+            .load(self.conn)
             .map_err(store_error)?;
+        let row = rows
+            .into_iter()
+            .max_by_key(|(api_key_id, _)| api_key_id == &scope.api_key_id)
+            .map(|(_, row)| row);
         convert_one(row, |row| {
             let status =
                 u16::try_from(row.status_code).map_err(|e| corrupt("stored response status", e))?;
