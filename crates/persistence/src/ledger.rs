@@ -13,6 +13,7 @@ use loyalty_domain::store::{IdempotencyRecords, LedgerRecords};
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
+use crate::backend::db_run;
 use crate::rows::{all_records, convert_one, corrupt, first_record, naive, parse_text, tenant_id};
 use crate::schema::{idempotency_keys, ledger_entries};
 use crate::transaction::{Tx, store_error};
@@ -204,16 +205,25 @@ impl IdempotencyRecords for Tx<'_> {
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredResponse>, StoreError> {
-        // At most two rows, by primary key: the caller's own record and an unscoped one. They
-        // are told apart here rather than by ORDER BY in the query, which PostgreSQL would serve
-        // by walking the tenant's keys in order, all of them when the key is new.
-        let rows: Vec<(String, ResponseRow)> = idempotency_keys::table
-            .filter(idempotency_keys::tenant_id.eq(scope.tenant.as_str()))
-            .filter(idempotency_keys::idempotency_key.eq(key.as_str()))
-            .filter(idempotency_keys::api_key_id.eq_any([scope.api_key_id.as_str(), UNSCOPED]))
-            .select((idempotency_keys::api_key_id, ResponseRow::as_select()))
-            .load(self.conn)
-            .map_err(store_error)?;
+        // At most two rows: the caller's own record and an unscoped one, each found by its whole
+        // primary key (tenant, API key, key string). One `api_key_id IN (…)` instead lets
+        // PostgreSQL walk every key of the tenant, since the key string comes after the API key
+        // in the index; and they are told apart here, not by an ORDER BY.
+        // A macro, not a closure: each backend's arm below builds its own query type.
+        macro_rules! by_api_key {
+            ($api_key_id:expr) => {
+                idempotency_keys::table
+                    .filter(idempotency_keys::tenant_id.eq(scope.tenant.as_str()))
+                    .filter(idempotency_keys::api_key_id.eq($api_key_id))
+                    .filter(idempotency_keys::idempotency_key.eq(key.as_str()))
+                    .select((idempotency_keys::api_key_id, ResponseRow::as_select()))
+            };
+        }
+        let own = scope.api_key_id.as_str();
+        let rows: Vec<(String, ResponseRow)> = db_run!(self.conn, |conn| by_api_key!(own)
+            .union_all(by_api_key!(UNSCOPED))
+            .load(conn))
+        .map_err(store_error)?;
         let row = rows
             .into_iter()
             .max_by_key(|(api_key_id, _)| api_key_id == &scope.api_key_id)
