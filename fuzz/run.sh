@@ -28,22 +28,23 @@ cleanup() {
 trap cleanup EXIT
 
 # Runs schemathesis on the scratch directory (it keeps its cache in the working directory). A
-# run that stopped only on an exception of the tool itself (schemathesis or hypothesis, shown
-# as "Runtime Error"), with no check failed, says nothing about the service: it is run once more.
+# run that stopped only on an exception of the tool itself, with no check failed, says nothing
+# about the service. The one seen so far is CPython 3.11.7's "AST constructor recursion depth
+# mismatch", raised inside hypothesis while its coverage phase describes a strategy; so such a
+# run goes once more, on one worker and without the coverage phase (every operation is still
+# fuzzed, and the server's log is still checked for 5xx below).
 schemathesis_run() {
-  local attempt out status
-  for attempt in 1 2; do
-    out="$work/schemathesis-$attempt.out"
-    status=0
-    (cd "$work" && schemathesis run "$@") >"$out" 2>&1 || status=$?
-    cat "$out"
-    [ "$status" = 0 ] && return 0
-    if grep -q "FAILURES" "$out" || ! grep -q "Runtime Error" "$out"; then
-      return "$status"
-    fi
-    echo "schemathesis stopped on an error of its own, not on a failed check: once more" >&2
-  done
-  return "$status"
+  local out status=0
+  out="$work/schemathesis.out"
+  (cd "$work" && schemathesis run "$@") >"$out" 2>&1 || status=$?
+  cat "$out"
+  [ "$status" = 0 ] && return 0
+  if grep -q "FAILURES" "$out" || ! grep -q "Runtime Error" "$out"; then
+    return "$status"
+  fi
+  echo "schemathesis stopped on an error of its own, not on a failed check: once more, on one" \
+    "worker and without the coverage phase" >&2
+  (cd "$work" && schemathesis run "$@" --workers 1 --phases examples,fuzzing,stateful)
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
