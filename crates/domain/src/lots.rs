@@ -29,6 +29,14 @@ impl Lot {
     }
 }
 
+/// The points of `lots` whose expiry has come by `now`, read without building a book.
+pub fn points_due(lots: &[Lot], now: DateTime<Utc>) -> i64 {
+    lots.iter()
+        .filter(|lot| lot.is_due(now))
+        .map(|lot| lot.remaining)
+        .sum()
+}
+
 /// Points taken from one lot by one spending entry, kept so a refund can put them back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draw {
@@ -188,11 +196,7 @@ impl LotBook {
 
     /// The points whose expiry has come by `now`: on the balance, but no longer spendable.
     pub fn due(&self, now: DateTime<Utc>) -> i64 {
-        self.lots
-            .iter()
-            .filter(|lot| lot.is_due(now))
-            .map(|lot| lot.remaining)
-            .sum()
+        points_due(&self.lots, now)
     }
 
     /// When the next of the customer's points expire, if any will.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::posting::{expire_due_points, post_to_account};
+use super::posting::{expire_due_points, may_have_expired_points, post_to_account};
 use super::{Caller, Loyalty, lock_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::activity::{Purchase, plan_adjustment, plan_purchase, plan_reversal, plan_visit};
@@ -77,8 +77,11 @@ impl Loyalty {
         let mut customer = lock_customer(uow, tenant, customer_id)?;
         let now = self.now();
         // Plans read the balance (an adjustment may not overdraw it): points past their expiry
-        // leave it first.
-        expire_due_points(uow, self.outbox(), &program, &mut customer, now)?;
+        // leave it first. Only when the account says some may be due: otherwise the posting's
+        // own look at the lots is the only one.
+        if may_have_expired_points(&customer, now) {
+            expire_due_points(uow, self.outbox(), &program, &mut customer, now)?;
+        }
         let postings = plan(uow, &customer, &program)?;
         let mut entries = post_to_account(
             uow,

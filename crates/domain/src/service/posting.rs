@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::Outbox;
 use crate::events::EventType;
 use crate::ledger::{EntryKind, LedgerEntry, Posting, Provenance, post};
-use crate::lots::{Draw, Lot, LotBook};
+use crate::lots::{Draw, Lot, LotBook, points_due};
 use crate::program::Program;
 use crate::store::UnitOfWork;
 use crate::tenant::TenantId;
@@ -76,7 +76,7 @@ pub(super) fn customer_as_of(
     now: DateTime<Utc>,
 ) -> Result<Customer, LoyaltyError> {
     if may_have_expired_points(&customer, now) {
-        let due = LotBook::new(uow.open_lots(&customer.tenant_id, &customer.id)?).due(now);
+        let due = points_due(&uow.open_lots(&customer.tenant_id, &customer.id)?, now);
         customer.account.balance -= due;
     }
     Ok(customer)
@@ -103,7 +103,7 @@ fn post_after_expiry(
 ) -> Result<(i64, Vec<LedgerEntry>), LoyaltyError> {
     let at = provenance.at;
     let lots = uow.open_lots(&customer.tenant_id, &customer.id)?;
-    let due = LotBook::new(lots.clone()).due(at);
+    let due = points_due(&lots, at);
     if due == 0 && postings.is_empty() {
         return Ok((0, Vec::new()));
     }
