@@ -7,8 +7,9 @@
 //! limits
 //! DATABASE_POOL_SIZE, DATABASE_POOL_TIMEOUT_MS, DATABASE_STATEMENT_TIMEOUT_MS,
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
-//! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS, EVENTS_RETENTION_DAYS and
-//! METRICS_TOKEN. A TOML file uses the same names in lower case (`database_url = "..."`).
+//! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS, EVENTS_RETENTION_DAYS,
+//! METRICS_TOKEN, and the webhook settings WEBHOOK_TIMEOUT_MS, WEBHOOK_RETRY_BASE_MS,
+//! WEBHOOK_MAX_ATTEMPTS and WEBHOOK_DISABLE_AFTER_HOURS. A TOML file uses the same names in lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,11 +17,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use loyalty_domain::tenant::{TenantId, TenantIdError};
+use loyalty_domain::webhooks::RetryPolicy;
 use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 27] = [
+const VARIABLES: [&str; 31] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -48,6 +50,10 @@ const VARIABLES: [&str; 27] = [
     "IDEMPOTENCY_TTL_HOURS",
     "EVENTS_RETENTION_DAYS",
     "METRICS_TOKEN",
+    "WEBHOOK_TIMEOUT_MS",
+    "WEBHOOK_RETRY_BASE_MS",
+    "WEBHOOK_MAX_ATTEMPTS",
+    "WEBHOOK_DISABLE_AFTER_HOURS",
 ];
 
 /// Names earlier deployments used, each with the variable that replaced it.
@@ -75,6 +81,16 @@ const MAX_IDEMPOTENCY_TTL_HOURS: u64 = 8_760;
 const DEFAULT_EVENTS_RETENTION_DAYS: u64 = 30;
 /// Ten years: the feed is a window for consumers, not the system of record (the ledger is).
 const MAX_EVENTS_RETENTION_DAYS: u64 = 3_650;
+/// How long a webhook endpoint has to answer: long enough for a slow receiver, short enough
+/// that one cannot hold a worker for long.
+const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_WEBHOOK_RETRY_BASE: Duration = Duration::from_secs(5);
+/// With the default base, twelve attempts span about a day.
+const DEFAULT_WEBHOOK_MAX_ATTEMPTS: u64 = 12;
+const MAX_WEBHOOK_ATTEMPTS: u64 = 50;
+/// Three days: a receiver down over a weekend is not given up on.
+const DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 72;
+const MAX_WEBHOOK_DISABLE_AFTER_HOURS: u64 = 8_760;
 /// The longest any of the database waits may be set to: ten minutes.
 const MAX_WAIT_MS: u64 = 600_000;
 
@@ -135,6 +151,10 @@ pub struct Settings {
     pub events_retention: Duration,
     /// The bearer token `/metrics` requires; open to all when unset.
     pub metrics_token: Option<MetricsToken>,
+    /// How long a webhook endpoint has to answer one delivery.
+    pub webhook_timeout: Duration,
+    /// How failed webhook deliveries are retried, and when a failing endpoint is disabled.
+    pub webhook_retry: RetryPolicy,
 }
 
 /// Settings plus what loading them found worth a warning, to log once logging is set up.
@@ -219,6 +239,10 @@ struct Raw {
     idempotency_ttl_hours: Option<String>,
     events_retention_days: Option<String>,
     metrics_token: Option<String>,
+    webhook_timeout_ms: Option<String>,
+    webhook_retry_base_ms: Option<String>,
+    webhook_max_attempts: Option<String>,
+    webhook_disable_after_hours: Option<String>,
 }
 
 /// A whole number from 1 to `max` named by `name`, or `default` when unset.
@@ -515,6 +539,33 @@ impl Settings {
             DEFAULT_EVENTS_RETENTION_DAYS,
             MAX_EVENTS_RETENTION_DAYS,
         )?;
+        let webhook_retry = RetryPolicy {
+            base: millis(
+                "WEBHOOK_RETRY_BASE_MS",
+                raw.webhook_retry_base_ms,
+                DEFAULT_WEBHOOK_RETRY_BASE,
+            )?,
+            max_attempts: u32::try_from(bounded(
+                "WEBHOOK_MAX_ATTEMPTS",
+                raw.webhook_max_attempts,
+                DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+                MAX_WEBHOOK_ATTEMPTS,
+            )?)
+            .unwrap_or(u32::MAX),
+            disable_after: Duration::from_secs(
+                bounded(
+                    "WEBHOOK_DISABLE_AFTER_HOURS",
+                    raw.webhook_disable_after_hours,
+                    DEFAULT_WEBHOOK_DISABLE_AFTER_HOURS,
+                    MAX_WEBHOOK_DISABLE_AFTER_HOURS,
+                )? * 3_600,
+            ),
+        };
+        let webhook_timeout = millis(
+            "WEBHOOK_TIMEOUT_MS",
+            raw.webhook_timeout_ms,
+            DEFAULT_WEBHOOK_TIMEOUT,
+        )?;
         let metrics_token = match text(raw.metrics_token) {
             Some(token) if !token.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(ConfigError::MetricsToken);
@@ -549,6 +600,8 @@ impl Settings {
             idempotency_ttl: Duration::from_secs(idempotency_hours * 3_600),
             events_retention: Duration::from_secs(events_retention_days * 86_400),
             metrics_token,
+            webhook_timeout,
+            webhook_retry,
         })
     }
 }
@@ -803,6 +856,42 @@ mod tests {
                 error.to_string().starts_with("IDEMPOTENCY_TTL_HOURS"),
                 "{error}"
             );
+        }
+    }
+
+    #[test]
+    fn webhooks_retry_for_about_a_day_unless_configured() {
+        let s = Settings::load(None, &env(&[])).unwrap().settings;
+        assert_eq!(s.webhook_timeout, Duration::from_millis(5000));
+        assert_eq!(s.webhook_retry, RetryPolicy::default());
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("WEBHOOK_TIMEOUT_MS", "1500"),
+                ("WEBHOOK_RETRY_BASE_MS", "20"),
+                ("WEBHOOK_MAX_ATTEMPTS", "4"),
+                ("WEBHOOK_DISABLE_AFTER_HOURS", "1"),
+            ]),
+        )
+        .unwrap()
+        .settings;
+        assert_eq!(s.webhook_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            s.webhook_retry,
+            RetryPolicy {
+                base: Duration::from_millis(20),
+                max_attempts: 4,
+                disable_after: Duration::from_secs(3600),
+            }
+        );
+        for (name, value) in [
+            ("WEBHOOK_TIMEOUT_MS", "0"),
+            ("WEBHOOK_RETRY_BASE_MS", "soon"),
+            ("WEBHOOK_MAX_ATTEMPTS", "51"),
+            ("WEBHOOK_DISABLE_AFTER_HOURS", "0"),
+        ] {
+            let error = Settings::load(None, &env(&[(name, value)])).unwrap_err();
+            assert!(error.to_string().starts_with(name), "{error}");
         }
     }
 

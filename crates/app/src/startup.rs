@@ -2,23 +2,35 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use loyalty_domain::cache::Caches;
 use loyalty_domain::money::{Country, Currency};
-use loyalty_domain::service::SweepReport;
+use loyalty_domain::service::{SweepReport, WebhookSettings};
 use loyalty_domain::tenant::{SeedOutcome, ensure_default_tenant};
+use loyalty_domain::webhooks::{AttemptOutcome, DeliveryJob, DestinationPolicy, Recorded};
 use loyalty_domain::{Clock, Loyalty, SystemClock};
 use loyalty_http::{
     ApiEventRenderer, DatabaseGate, FulfilThrottle, HttpState, Lifecycle, Metrics, MetricsError,
     RateLimits,
 };
 use loyalty_persistence::{Database, JobLock, PersistenceError, PoolSettings};
+use loyalty_webhooks::{SenderError, SystemResolver, WebhookSender};
 
 use crate::config::{Environment, Settings};
 
 /// One replica at a time expires vouchers.
 pub const EXPIRY_SWEEP_LOCK: JobLock = JobLock(0x004c_4f59_5357_4550); // "LOYSWEP"
+
+/// Deliveries one worker claims and sends at once (each to a different endpoint).
+const DELIVERY_BATCH: usize = 32;
+/// How long an idle delivery worker waits before it looks for due deliveries again.
+const DELIVERY_POLL: Duration = Duration::from_millis(250);
+/// Added to twice the timeout for a claimed delivery's lease.
+const DELIVERY_LEASE_MARGIN: Duration = Duration::from_secs(10);
+/// How often the webhook queue's depth and age are measured for the metrics.
+const BACKLOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Requests that may wait for a database turn, per pooled connection, before new ones are
 /// refused at once: a queue deep enough for bursts, short enough that a waiter is served within
@@ -52,6 +64,8 @@ pub enum StartupError {
     },
     #[error("cannot set up the metrics")]
     Metrics(#[source] MetricsError),
+    #[error("cannot set up webhook delivery")]
+    Webhooks(#[source] SenderError),
     #[error("database set-up stopped unexpectedly")]
     Interrupted(#[source] tokio::task::JoinError),
 }
@@ -61,7 +75,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     lifecycle: Arc<Lifecycle>,
-    drain: std::time::Duration,
+    drain: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -101,10 +115,21 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
         let metrics = Arc::new(Metrics::new().map_err(StartupError::Metrics)?);
         let database = Arc::new(database.with_commit_observer(metrics.clone()));
+        let destinations = match settings.environment {
+            Environment::Production => DestinationPolicy::PublicHttps,
+            Environment::Local | Environment::Staging => DestinationPolicy::Anywhere,
+        };
+        let webhook_sender = WebhookSender::new(settings.webhook_timeout, destinations)
+            .map_err(StartupError::Webhooks)?;
         let loyalty = Loyalty::new(database.clone(), clock, Arc::new(ApiEventRenderer))
             .with_caches(Caches::new(settings.cache_ttl))
             .with_idempotency_ttl(settings.idempotency_ttl)
-            .with_events_retention(settings.events_retention);
+            .with_events_retention(settings.events_retention)
+            .with_webhooks(WebhookSettings {
+                policy: destinations,
+                resolver: Arc::new(SystemResolver),
+                retry: settings.webhook_retry,
+            });
         let pool = settings.database_pool;
         let pool_size = usize::try_from(pool.max_size).unwrap_or(1);
         let lifecycle = Arc::new(Lifecycle::default());
@@ -133,6 +158,13 @@ impl Application {
         };
         let server = loyalty_http::start_server(listener, state, settings.shutdown_timeout)
             .map_err(bind_error)?;
+        actix_web::rt::spawn(deliver_webhooks(
+            loyalty.clone(),
+            webhook_sender,
+            delivery_lease(settings.webhook_timeout),
+            lifecycle.clone(),
+            metrics.clone(),
+        ));
         actix_web::rt::spawn(sweep_periodically(
             database,
             loyalty,
@@ -214,7 +246,7 @@ async fn shutdown_requested() {
 async fn sweep_periodically(
     database: Arc<Database>,
     loyalty: Loyalty,
-    interval: std::time::Duration,
+    interval: Duration,
     lifecycle: Arc<Lifecycle>,
     metrics: Arc<Metrics>,
 ) {
@@ -247,6 +279,126 @@ async fn sweep_periodically(
             }
             Err(error) => tracing::error!(error = ?error, "voucher expiry sweep stopped"),
         }
+    }
+}
+
+/// How long a claimed delivery is its worker's: the attempt (at most the timeout) and the
+/// recording of its outcome, with room to spare. A worker that died is replaced after this.
+fn delivery_lease(timeout: Duration) -> Duration {
+    timeout
+        .saturating_mul(2)
+        .saturating_add(DELIVERY_LEASE_MARGIN)
+}
+
+/// Sends webhook deliveries until the process drains: claims what is due (at most one per
+/// endpoint, so each gets its events in order), sends them at once, records each outcome.
+/// Every replica runs one; claims never overlap.
+async fn deliver_webhooks(
+    loyalty: Loyalty,
+    sender: WebhookSender,
+    lease: Duration,
+    lifecycle: Arc<Lifecycle>,
+    metrics: Arc<Metrics>,
+) {
+    let mut backlog_measured: Option<Instant> = None;
+    while !lifecycle.is_draining() {
+        if backlog_measured.is_none_or(|at| at.elapsed() >= BACKLOG_INTERVAL) {
+            backlog_measured = Some(Instant::now());
+            let service = loyalty.clone();
+            match tokio::task::spawn_blocking(move || service.webhook_backlog()).await {
+                Ok(Ok(backlog)) => metrics.observe_webhook_backlog(backlog),
+                Ok(Err(error)) => {
+                    tracing::warn!(error = ?error, "cannot measure the webhook queue")
+                }
+                Err(error) => {
+                    tracing::error!(error = ?error, "measuring the webhook queue stopped")
+                }
+            }
+        }
+        let service = loyalty.clone();
+        let claimed = tokio::task::spawn_blocking(move || {
+            service.claim_webhook_deliveries(DELIVERY_BATCH, lease)
+        })
+        .await;
+        let jobs = match claimed {
+            Ok(Ok(jobs)) => jobs,
+            Ok(Err(error)) => {
+                tracing::error!(error = ?error, "cannot claim webhook deliveries");
+                Vec::new()
+            }
+            Err(error) => {
+                tracing::error!(error = ?error, "claiming webhook deliveries stopped");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            actix_web::rt::time::sleep(DELIVERY_POLL).await;
+            continue;
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for job in jobs {
+            let sender = sender.clone();
+            sends.spawn(async move {
+                let outcome = sender.send(&job).await;
+                (job, outcome)
+            });
+        }
+        let sent = sends.join_all().await;
+        let service = loyalty.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            sent.into_iter()
+                .map(|(job, outcome)| {
+                    let recorded = service.record_webhook_attempt(&job, &outcome);
+                    (job, outcome, recorded)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        match recorded {
+            Ok(results) => {
+                for (job, outcome, recorded) in results {
+                    log_attempt(&job, &outcome, &recorded);
+                    if let Ok(recorded) = recorded {
+                        metrics.observe_webhook_attempt(recorded);
+                    }
+                }
+            }
+            Err(error) => tracing::error!(error = ?error, "recording webhook deliveries stopped"),
+        }
+    }
+}
+
+/// One line per attempt: at debug when acknowledged, at warn when it failed.
+fn log_attempt(
+    job: &DeliveryJob,
+    outcome: &AttemptOutcome,
+    recorded: &Result<Recorded, loyalty_domain::LoyaltyError>,
+) {
+    match recorded {
+        Ok(Recorded::Delivered) => tracing::debug!(
+            tenant_id = %job.tenant_id,
+            webhook_id = %job.endpoint_id,
+            event_id = %job.event_id,
+            attempt = job.attempt,
+            "webhook delivered"
+        ),
+        Ok(recorded) => tracing::warn!(
+            tenant_id = %job.tenant_id,
+            webhook_id = %job.endpoint_id,
+            event_id = %job.event_id,
+            attempt = job.attempt,
+            status_code = outcome.status_code,
+            error = outcome.error.as_deref(),
+            outcome = recorded.as_str(),
+            "webhook delivery failed"
+        ),
+        Err(error) => tracing::error!(
+            tenant_id = %job.tenant_id,
+            webhook_id = %job.endpoint_id,
+            event_id = %job.event_id,
+            error = ?error,
+            "cannot record a webhook attempt; it is sent again once its claim lapses"
+        ),
     }
 }
 

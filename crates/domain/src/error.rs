@@ -18,6 +18,7 @@ pub enum Resource {
     Card,
     Reward,
     Voucher,
+    Webhook,
 }
 
 impl Resource {
@@ -30,6 +31,7 @@ impl Resource {
             Self::Card => "card",
             Self::Reward => "reward",
             Self::Voucher => "redemption",
+            Self::Webhook => "webhook",
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::ledger::{EntryKind, LedgerEntry};
 use crate::page::{PageError, PageRequest, encode_cursor};
 use crate::tenant::TenantId;
 use crate::voucher::Voucher;
+use crate::webhooks::WebhookEndpoint;
 
 /// What kind of thing happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,11 +34,13 @@ pub enum EventType {
     VoucherCancelled,
     VoucherExpired,
     PointsExpired,
+    /// A webhook endpoint that kept failing was disabled.
+    WebhookDisabled,
 }
 
 impl EventType {
     /// Every type, in the catalogue's order.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::VisitRecorded,
@@ -51,6 +54,7 @@ impl EventType {
         Self::VoucherCancelled,
         Self::VoucherExpired,
         Self::PointsExpired,
+        Self::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl EventType {
             Self::VoucherCancelled => "voucher.cancelled",
             Self::VoucherExpired => "voucher.expired",
             Self::PointsExpired => "points.expired",
+            Self::WebhookDisabled => "webhook.disabled",
         }
     }
 
@@ -98,11 +103,16 @@ pub enum EventSubject<'a> {
     Entry(&'a LedgerEntry),
     /// A voucher, its code and QR payload masked.
     Voucher(&'a Voucher),
+    /// A webhook endpoint (never with its secret).
+    Webhook(&'a WebhookEndpoint),
 }
 
-/// Port: renders an event's subject as the API renders that resource, as JSON text.
+/// Port: renders events as the API renders them, as JSON text.
 pub trait EventRenderer: Send + Sync + std::fmt::Debug {
+    /// An event's subject, as the API renders that resource: the event's `data`.
     fn render(&self, subject: EventSubject<'_>) -> Result<String, RenderError>;
+    /// A whole event, as the feed shows it: a webhook delivery's body.
+    fn render_event(&self, event: &NewEvent) -> Result<String, RenderError>;
 }
 
 /// An event as a change writes it; the store gives it its place in the feed once it committed.

@@ -77,6 +77,10 @@ record_id!(
     /// A lot of points earned together.
     LotId
 );
+record_id!(
+    /// A webhook endpoint of a tenant.
+    WebhookId
+);
 
 /// Whether `raw` is a UUID exactly as `Uuid::to_string` writes it: of the forms `try_parse`
 /// accepts, only the hyphenated one has this length, and the canonical text is lowercase.

@@ -28,6 +28,7 @@ pub mod store;
 pub mod tenant;
 pub mod validation;
 pub mod voucher;
+pub mod webhooks;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{LoyaltyError, Resource};

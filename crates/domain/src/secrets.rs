@@ -1,5 +1,6 @@
 //! Unguessable tokens and how secrets are kept: random bytes from the operating system, and only
-//! a hash of any secret is ever stored.
+//! a hash of any secret a client presents is stored. (A webhook's signing secret is the one
+//! exception: the service signs with it, so it keeps it.)
 
 use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD};
 use sha2::{Digest, Sha256};

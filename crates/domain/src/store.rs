@@ -15,7 +15,9 @@ use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
 use crate::events::{Event, EventFilter, NewEvent};
 use crate::idempotency::{IdempotencyKey, IdempotencyScope, StoredResponse};
-use crate::ids::{ApiKeyId, CustomerId, LedgerEntryId, LotId, RewardId, VoucherId};
+use crate::ids::{
+    ApiKeyId, CustomerId, EventId, LedgerEntryId, LotId, RewardId, VoucherId, WebhookId,
+};
 use crate::ledger::LedgerEntry;
 use crate::lots::{Draw, Lot};
 use crate::page::PageRequest;
@@ -23,6 +25,9 @@ use crate::program::Program;
 use crate::rewards::Reward;
 use crate::tenant::{Tenant, TenantId};
 use crate::voucher::{Voucher, VoucherStatus};
+use crate::webhooks::{
+    ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryQueue, DeliveryStatus, WebhookEndpoint,
+};
 
 /// A store could not complete an operation for reasons outside the domain's rules: the database
 /// is unreachable or busy, a query failed, a concurrent transaction got in the way. The adapter's
@@ -341,9 +346,11 @@ pub trait EventRecords {
     fn append_event(&mut self, event: &NewEvent) -> Result<(), StoreError>;
     /// Gives up to `limit` committed events that have no place in the feed yet their places,
     /// after every place given before (places only grow, even once old events are deleted), in
-    /// the order they were written; returns how many. One placement runs at a time: None when
-    /// another is running (it places what this one would have, or the next one does).
-    fn place_events(&mut self, limit: i64) -> Result<Option<u64>, StoreError>;
+    /// the order they were written, and queues a pending delivery of each, due at `now`, to
+    /// every enabled webhook endpoint of its tenant that subscribes to its type; returns how
+    /// many events it placed. One placement runs at a time: None when another is running (it
+    /// places what this one would have, or the next one does).
+    fn place_events(&mut self, limit: i64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError>;
     /// Up to `limit` of the tenant's placed events after `after` (a place), in place order.
     fn events(
         &mut self,
@@ -360,6 +367,61 @@ pub trait EventRecords {
     ) -> Result<u64, StoreError>;
 }
 
+pub trait WebhookRecords {
+    fn insert_webhook(&mut self, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+    fn webhook(
+        &mut self,
+        tenant: &TenantId,
+        id: &WebhookId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+    /// Reads the endpoint and holds it against concurrent writers until the transaction ends.
+    fn webhook_for_update(
+        &mut self,
+        tenant: &TenantId,
+        id: &WebhookId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+    /// Up to `page.fetch_limit()` of the tenant's endpoints after the cursor, oldest first.
+    fn webhooks(
+        &mut self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    fn update_webhook(&mut self, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+    /// Deletes the endpoint with its deliveries; false when there was none.
+    fn delete_webhook(&mut self, tenant: &TenantId, id: &WebhookId) -> Result<bool, StoreError>;
+    /// Claims up to `limit` deliveries due at `now`, each the earliest pending delivery of an
+    /// enabled endpoint (so an endpoint gets its events in order, one at a time): each counts
+    /// an attempt and is not due again before `lease_until`. Deliveries another transaction is
+    /// claiming meanwhile are skipped, not waited for.
+    fn claim_deliveries(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records attempt `attempt.number` of the delivery of `event` to `endpoint`, and sets the
+    /// delivery's status (with `next_attempt_at` while pending). False, recording nothing, when
+    /// the delivery is gone or another attempt was claimed since.
+    fn record_attempt(
+        &mut self,
+        endpoint: &WebhookId,
+        event: &EventId,
+        attempt: &DeliveryAttempt,
+        status: DeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
+    /// Up to `page.fetch_limit()` of the endpoint's deliveries after the cursor, newest first,
+    /// with their attempts.
+    fn deliveries(
+        &mut self,
+        tenant: &TenantId,
+        endpoint: &WebhookId,
+        page: &PageRequest,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// The deliveries pending to enabled endpoints, across tenants.
+    fn delivery_queue(&mut self) -> Result<DeliveryQueue, StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
     TenantRecords
@@ -372,6 +434,7 @@ pub trait UnitOfWork:
     + VoucherRecords
     + LotRecords
     + EventRecords
+    + WebhookRecords
 {
 }
 
@@ -386,6 +449,7 @@ impl<T> UnitOfWork for T where
         + VoucherRecords
         + LotRecords
         + EventRecords
+        + WebhookRecords
 {
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::http::{Method, StatusCode};
 use loyalty_domain::commits::{CommitObserver, CommittedWrites};
 use loyalty_domain::service::SweepReport;
+use loyalty_domain::webhooks::{DeliveryBacklog, Recorded};
 use prometheus::{
     Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -44,6 +45,9 @@ pub struct Metrics {
     sweep_last_expired_vouchers: IntGauge,
     sweep_last_expired_points: IntGauge,
     sweep_last_failures: IntGauge,
+    webhook_attempts: IntCounterVec,
+    webhook_queue_depth: IntGauge,
+    webhook_oldest_undelivered: Gauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -139,8 +143,44 @@ impl Metrics {
                 "loyalty_expiry_sweep_last_failures",
                 "Records the expiry sweep's last run skipped because they failed.",
             )?,
+            webhook_attempts: registered(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "loyalty_webhook_deliveries_total",
+                        "Webhook delivery attempts this replica made, by outcome: delivered, \
+                         retrying (failed, tried again later), failed (the last attempt failed), \
+                         stale (the delivery was no longer this replica's).",
+                    ),
+                    &["outcome"],
+                )?,
+            )?,
+            webhook_queue_depth: gauge(
+                "loyalty_webhook_queue_depth",
+                "Webhook deliveries waiting to enabled endpoints, across every replica.",
+            )?,
+            webhook_oldest_undelivered: registered(
+                &registry,
+                Gauge::new(
+                    "loyalty_webhook_oldest_undelivered_seconds",
+                    "How long the oldest waiting webhook delivery has waited; 0 when none waits.",
+                )?,
+            )?,
             registry,
         })
+    }
+
+    pub fn observe_webhook_attempt(&self, recorded: Recorded) {
+        self.webhook_attempts
+            .with_label_values(&[recorded.as_str()])
+            .inc();
+    }
+
+    pub fn observe_webhook_backlog(&self, backlog: DeliveryBacklog) {
+        self.webhook_queue_depth
+            .set(i64::try_from(backlog.depth).unwrap_or(i64::MAX));
+        self.webhook_oldest_undelivered
+            .set(backlog.oldest_age.as_secs_f64());
     }
 
     /// Counts one answered request. `route` is the matched route template, if any.

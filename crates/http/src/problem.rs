@@ -87,6 +87,7 @@ fn not_found_code(resource: Resource) -> &'static str {
         Resource::Card => "card_not_found",
         Resource::Reward => "reward_not_found",
         Resource::Voucher => "redemption_not_found",
+        Resource::Webhook => "webhook_not_found",
     }
 }
 

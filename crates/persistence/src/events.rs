@@ -10,8 +10,9 @@ use loyalty_domain::store::EventRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::rows::{all_records, corrupt, naive, parse_text, tenant_id};
-use crate::schema::events;
+use crate::schema::{event_places, events};
 use crate::transaction::{Tx, store_error};
+use crate::webhooks::queue_deliveries;
 use crate::{DbConnection, PersistenceError};
 
 /// Serializes placements across every process on one PostgreSQL (a transaction-scoped lock).
@@ -27,7 +28,7 @@ struct Acquired {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = events)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct EventRow {
+pub(crate) struct EventRow {
     id: String,
     tenant_id: String,
     customer_id: Option<String>,
@@ -38,7 +39,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_domain(self) -> Result<Event, PersistenceError> {
+    pub(crate) fn into_domain(self) -> Result<Event, PersistenceError> {
         Ok(Event {
             event: NewEvent {
                 id: EventId::from_stored(self.id),
@@ -83,7 +84,7 @@ impl EventRecords for Tx<'_> {
         Ok(())
     }
 
-    fn place_events(&mut self, limit: i64) -> Result<Option<u64>, StoreError> {
+    fn place_events(&mut self, limit: i64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError> {
         if let DbConnection::Postgres(pg) = &mut *self.conn {
             let acquired: Acquired =
                 diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS acquired")
@@ -94,6 +95,11 @@ impl EventRecords for Tx<'_> {
                 return Ok(None);
             }
         }
+        let last: i64 = event_places::table
+            .find(1)
+            .select(event_places::last_position)
+            .first(self.conn)
+            .map_err(store_error)?;
         // Read committed (PostgreSQL) or the one writer's view (SQLite): the statement sees
         // every event committed before it; one committed later is placed by the next placement.
         let placed = diesel::sql_query(format!(
@@ -104,17 +110,20 @@ impl EventRecords for Tx<'_> {
                      ORDER BY written_seq LIMIT {limit}
                  ) AS waiting
              )
-             UPDATE events
-             SET position = (SELECT last_position FROM event_places WHERE id = 1) + batch.n
+             UPDATE events SET position = {last} + batch.n
              FROM batch WHERE events.id = batch.id"
         ))
         .execute(self.conn)
         .map_err(store_error)?;
-        diesel::sql_query(format!(
-            "UPDATE event_places SET last_position = last_position + {placed} WHERE id = 1"
-        ))
-        .execute(self.conn)
-        .map_err(store_error)?;
+        if placed == 0 {
+            return Ok(Some(0));
+        }
+        let placed = i64::try_from(placed).unwrap_or(i64::MAX);
+        diesel::update(event_places::table.find(1))
+            .set(event_places::last_position.eq(last + placed))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        queue_deliveries(self.conn, last, placed, now)?;
         Ok(Some(placed as u64))
     }
 

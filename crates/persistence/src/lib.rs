@@ -24,6 +24,7 @@ mod schema;
 mod tenants;
 mod transaction;
 mod url;
+mod webhooks;
 
 pub use connection::{Backend, DbConnection};
 pub use database::{Database, JobLock, PoolSettings, SessionLimits};

@@ -11,7 +11,7 @@ const PLACE_BATCH: i64 = 1_000;
 /// Batches one feed read places at most before it reads: a backlog (say, after the feed went
 /// unread while the sweep was stopped) is worked off by the sweep and later reads, not by one
 /// request.
-const PLACE_BATCHES_PER_READ: usize = 5;
+pub(super) const PLACE_BATCHES_PER_READ: usize = 5;
 /// Old events deleted per transaction.
 const FORGET_BATCH: i64 = 1_000;
 
@@ -38,11 +38,11 @@ impl Loyalty {
     /// batches; returns how many. Another placement running meanwhile ends this one early.
     pub(super) fn place_events(&self, batches: usize) -> Result<u64, LoyaltyError> {
         let mut placed = 0;
+        let now = self.now();
         for _ in 0..batches {
-            let batch = within(
-                self.store.as_ref(),
-                |uow| Ok(uow.place_events(PLACE_BATCH)?),
-            )?;
+            let batch = within(self.store.as_ref(), |uow| {
+                Ok(uow.place_events(PLACE_BATCH, now)?)
+            })?;
             let Some(count) = batch else {
                 return Ok(placed);
             };

@@ -8,6 +8,7 @@ mod access;
 mod activity;
 mod card;
 mod customers;
+mod delivery;
 mod feed;
 mod idempotency;
 mod outbox;
@@ -17,12 +18,14 @@ mod rewards;
 mod sweep;
 mod tenants;
 mod vouchers;
+mod webhooks;
 
 pub use activity::Posted;
 pub use card::CardView;
 pub use customers::CustomerChanges;
 pub use sweep::{SweepFailure, SweepReport, SweptItem};
 pub use vouchers::{Cancelled, Redeemed};
+pub use webhooks::WebhookSettings;
 
 use std::sync::Arc;
 
@@ -82,6 +85,8 @@ pub struct Loyalty {
     idempotency_ttl: TimeDelta,
     /// How long events stay in the feed; the sweep deletes older ones.
     events_retention: TimeDelta,
+    /// Where webhooks may point and how their deliveries retry.
+    webhooks: WebhookSettings,
 }
 
 impl std::fmt::Debug for Loyalty {
@@ -109,7 +114,15 @@ impl Loyalty {
             key_uses: Arc::default(),
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             events_retention: DEFAULT_EVENTS_RETENTION,
+            webhooks: WebhookSettings::default(),
         }
+    }
+
+    /// Checks webhook URLs and retries their deliveries as `settings` say (`https` to public
+    /// hosts only, with no resolver, unless set).
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = settings;
+        self
     }
 
     /// Keeps events in the feed for `retention` (30 days unless set).

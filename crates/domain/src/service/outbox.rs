@@ -10,6 +10,7 @@ use crate::ledger::LedgerEntry;
 use crate::store::UnitOfWork;
 use crate::tenant::TenantId;
 use crate::voucher::{Voucher, VoucherStatus};
+use crate::webhooks::WebhookEndpoint;
 
 /// Appends events to the transaction's outbox, their data rendered as the API renders it.
 #[derive(Clone, Copy)]
@@ -32,7 +33,7 @@ impl Outbox<'_> {
             uow,
             event_type,
             &customer.tenant_id,
-            &customer.id,
+            Some(&customer.id),
             subject,
             at,
         )
@@ -52,7 +53,7 @@ impl Outbox<'_> {
             uow,
             event_type,
             &entry.tenant_id,
-            &entry.customer_id,
+            Some(&entry.customer_id),
             subject,
             entry.created_at,
         )
@@ -78,7 +79,25 @@ impl Outbox<'_> {
             uow,
             event_type,
             &voucher.tenant_id,
-            &voucher.customer_id,
+            Some(&voucher.customer_id),
+            subject,
+            at,
+        )
+    }
+
+    /// `webhook.disabled`: an endpoint failed for too long. It is about no customer.
+    pub(super) fn webhook_disabled(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        endpoint: &WebhookEndpoint,
+        at: DateTime<Utc>,
+    ) -> Result<(), LoyaltyError> {
+        let subject = EventSubject::Webhook(endpoint);
+        self.append(
+            uow,
+            EventType::WebhookDisabled,
+            &endpoint.tenant_id,
+            None,
             subject,
             at,
         )
@@ -89,7 +108,7 @@ impl Outbox<'_> {
         uow: &mut dyn UnitOfWork,
         event_type: EventType,
         tenant: &TenantId,
-        customer_id: &CustomerId,
+        customer_id: Option<&CustomerId>,
         subject: EventSubject<'_>,
         at: DateTime<Utc>,
     ) -> Result<(), LoyaltyError> {
@@ -100,7 +119,7 @@ impl Outbox<'_> {
         uow.append_event(&NewEvent {
             id: EventId::generate(),
             tenant_id: tenant.clone(),
-            customer_id: Some(customer_id.clone()),
+            customer_id: customer_id.cloned(),
             event_type,
             occurred_at: at,
             data,

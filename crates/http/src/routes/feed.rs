@@ -1,13 +1,13 @@
 //! The tenant's event feed.
 
 use actix_web::{HttpResponse, web};
-use loyalty_domain::events::{Event, EventFilter, EventPage, EventType, FeedRequest};
+use loyalty_domain::events::{EventFilter, EventPage, EventType, FeedRequest};
 use loyalty_domain::ids::CustomerId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::views::timestamp;
+use crate::events::EventView;
 use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -23,38 +23,6 @@ pub(crate) struct FeedQuery {
     event_type: Option<String>,
     /// Only events about this customer.
     customer_id: Option<String>,
-}
-
-/// An event as the feed shows it.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct EventView {
-    id: String,
-    /// Such as `visit.recorded`; see the event catalogue.
-    #[serde(rename = "type")]
-    event_type: &'static str,
-    occurred_at: String,
-    tenant_id: String,
-    customer_id: Option<String>,
-    /// The resource the event is about, as the API renders it when the change was made: a
-    /// customer (without `card_token`), a ledger entry or a voucher (code and QR payload masked).
-    #[schema(value_type = Object)]
-    data: serde_json::Value,
-}
-
-impl EventView {
-    fn of(stored: Event) -> Result<Self, ApiError> {
-        let event = stored.event;
-        let data = serde_json::from_str(&event.data)
-            .map_err(|error| ApiError::Internal(Box::new(error)))?;
-        Ok(Self {
-            id: event.id.into_string(),
-            event_type: event.event_type.as_str(),
-            occurred_at: timestamp(event.occurred_at),
-            tenant_id: event.tenant_id.to_string(),
-            customer_id: event.customer_id.map(CustomerId::into_string),
-            data,
-        })
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -114,9 +82,10 @@ pub(crate) async fn list(
         .await?;
     let items = page
         .items
-        .into_iter()
-        .map(EventView::of)
-        .collect::<Result<_, _>>()?;
+        .iter()
+        .map(|placed| EventView::of(&placed.event))
+        .collect::<Result<_, _>>()
+        .map_err(|error| ApiError::Internal(Box::new(error)))?;
     Ok(HttpResponse::Ok().json(FeedView {
         items,
         next_cursor: page.next_cursor,

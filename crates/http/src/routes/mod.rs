@@ -14,6 +14,7 @@ mod public_tenant;
 mod redemptions;
 mod rewards;
 mod tenants;
+mod webhooks;
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
@@ -107,6 +108,29 @@ fn endpoints() -> Vec<Endpoint> {
             vec![(Method::DELETE, web::delete().to(keys::revoke))],
         ),
         endpoint("/api/v1/events", vec![get(web::get().to(feed::list))]),
+        endpoint(
+            "/api/v1/webhooks",
+            vec![
+                get(web::get().to(webhooks::list)),
+                post(web::post().to(webhooks::create)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/webhooks/{id}",
+            vec![
+                get(web::get().to(webhooks::show)),
+                (Method::PATCH, web::patch().to(webhooks::update)),
+                (Method::DELETE, web::delete().to(webhooks::delete)),
+            ],
+        ),
+        endpoint(
+            "/api/v1/webhooks/{id}/rotate-secret",
+            vec![post(web::post().to(webhooks::rotate_secret))],
+        ),
+        endpoint(
+            "/api/v1/webhooks/{id}/deliveries",
+            vec![get(web::get().to(webhooks::deliveries))],
+        ),
         endpoint(
             "/api/v1/program",
             vec![

@@ -18,6 +18,10 @@ use loyalty_domain::voucher::{Voucher, VoucherStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod webhooks;
+
+pub(crate) use webhooks::{CreatedWebhookView, DeliveryView, WebhookView};
+
 /// RFC 3339 in UTC with a `Z`, to the microsecond.
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
