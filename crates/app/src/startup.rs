@@ -23,7 +23,7 @@ use crate::config::{Environment, Settings};
 /// One replica at a time expires vouchers.
 pub const EXPIRY_SWEEP_LOCK: JobLock = JobLock(0x004c_4f59_5357_4550); // "LOYSWEP"
 
-/// Deliveries one worker claims and sends at once (each to a different endpoint).
+/// Attempts one replica has in flight at most (each to a different endpoint).
 const DELIVERY_BATCH: usize = 32;
 /// How long an idle delivery worker waits before it looks for due deliveries again.
 const DELIVERY_POLL: Duration = Duration::from_millis(250);
@@ -290,9 +290,11 @@ fn delivery_lease(timeout: Duration) -> Duration {
         .saturating_add(DELIVERY_LEASE_MARGIN)
 }
 
-/// Sends webhook deliveries until the process drains: claims what is due (at most one per
-/// endpoint, so each gets its events in order), sends them at once, records each outcome.
-/// Every replica runs one; claims never overlap.
+/// Sends webhook deliveries until the process drains. Up to `DELIVERY_BATCH` attempts are in
+/// flight at once, each to another endpoint (a claim takes only an endpoint's earliest pending
+/// delivery, so each gets its events in order); each outcome is recorded as soon as it comes, and
+/// a freed place is filled at once, so one slow receiver holds up nobody else. Every replica runs
+/// one; claims never overlap.
 async fn deliver_webhooks(
     loyalty: Loyalty,
     sender: WebhookSender,
@@ -300,71 +302,85 @@ async fn deliver_webhooks(
     lifecycle: Arc<Lifecycle>,
     metrics: Arc<Metrics>,
 ) {
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut backlog_measured: Option<Instant> = None;
     while !lifecycle.is_draining() {
         if backlog_measured.is_none_or(|at| at.elapsed() >= BACKLOG_INTERVAL) {
             backlog_measured = Some(Instant::now());
-            let service = loyalty.clone();
-            match tokio::task::spawn_blocking(move || service.webhook_backlog()).await {
-                Ok(Ok(backlog)) => metrics.observe_webhook_backlog(backlog),
-                Ok(Err(error)) => {
-                    tracing::warn!(error = ?error, "cannot measure the webhook queue")
-                }
-                Err(error) => {
-                    tracing::error!(error = ?error, "measuring the webhook queue stopped")
-                }
-            }
+            measure_backlog(&loyalty, &metrics).await;
         }
-        let service = loyalty.clone();
-        let claimed = tokio::task::spawn_blocking(move || {
-            service.claim_webhook_deliveries(DELIVERY_BATCH, lease)
-        })
-        .await;
-        let jobs = match claimed {
-            Ok(Ok(jobs)) => jobs,
-            Ok(Err(error)) => {
-                tracing::error!(error = ?error, "cannot claim webhook deliveries");
-                Vec::new()
-            }
-            Err(error) => {
-                tracing::error!(error = ?error, "claiming webhook deliveries stopped");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
+        let room = DELIVERY_BATCH.saturating_sub(in_flight.len());
+        for job in claim_deliveries(&loyalty, room, lease).await {
+            in_flight.spawn(send_and_record(
+                loyalty.clone(),
+                sender.clone(),
+                metrics.clone(),
+                job,
+            ));
+        }
+        if in_flight.is_empty() {
             actix_web::rt::time::sleep(DELIVERY_POLL).await;
             continue;
         }
-        let mut sends = tokio::task::JoinSet::new();
-        for job in jobs {
-            let sender = sender.clone();
-            sends.spawn(async move {
-                let outcome = sender.send(&job).await;
-                (job, outcome)
-            });
+        // Until an attempt ends (its endpoint may have a next event) or new work may be due.
+        tokio::select! {
+            _ = in_flight.join_next() => {}
+            () = actix_web::rt::time::sleep(DELIVERY_POLL) => {}
         }
-        let sent = sends.join_all().await;
-        let service = loyalty.clone();
-        let recorded = tokio::task::spawn_blocking(move || {
-            sent.into_iter()
-                .map(|(job, outcome)| {
-                    let recorded = service.record_webhook_attempt(&job, &outcome);
-                    (job, outcome, recorded)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await;
-        match recorded {
-            Ok(results) => {
-                for (job, outcome, recorded) in results {
-                    log_attempt(&job, &outcome, &recorded);
-                    if let Ok(recorded) = recorded {
-                        metrics.observe_webhook_attempt(recorded);
-                    }
-                }
+    }
+}
+
+async fn measure_backlog(loyalty: &Loyalty, metrics: &Metrics) {
+    let service = loyalty.clone();
+    match tokio::task::spawn_blocking(move || service.webhook_backlog()).await {
+        Ok(Ok(backlog)) => metrics.observe_webhook_backlog(backlog),
+        Ok(Err(error)) => tracing::warn!(error = ?error, "cannot measure the webhook queue"),
+        Err(error) => tracing::error!(error = ?error, "measuring the webhook queue stopped"),
+    }
+}
+
+/// Up to `room` due deliveries, claimed for `lease`; none when the claim failed (logged).
+async fn claim_deliveries(loyalty: &Loyalty, room: usize, lease: Duration) -> Vec<DeliveryJob> {
+    if room == 0 {
+        return Vec::new();
+    }
+    let service = loyalty.clone();
+    let claimed =
+        tokio::task::spawn_blocking(move || service.claim_webhook_deliveries(room, lease)).await;
+    match claimed {
+        Ok(Ok(jobs)) => jobs,
+        Ok(Err(error)) => {
+            tracing::error!(error = ?error, "cannot claim webhook deliveries");
+            Vec::new()
+        }
+        Err(error) => {
+            tracing::error!(error = ?error, "claiming webhook deliveries stopped");
+            Vec::new()
+        }
+    }
+}
+
+/// One attempt: sent, then its outcome recorded, logged and counted.
+async fn send_and_record(
+    loyalty: Loyalty,
+    sender: WebhookSender,
+    metrics: Arc<Metrics>,
+    job: DeliveryJob,
+) {
+    let outcome = sender.send(&job).await;
+    let recorded = tokio::task::spawn_blocking(move || {
+        let recorded = loyalty.record_webhook_attempt(&job.key, &outcome);
+        (job, outcome, recorded)
+    })
+    .await;
+    match recorded {
+        Ok((job, outcome, recorded)) => {
+            log_attempt(&job, &outcome, &recorded);
+            if let Ok(recorded) = recorded {
+                metrics.observe_webhook_attempt(recorded);
             }
-            Err(error) => tracing::error!(error = ?error, "recording webhook deliveries stopped"),
         }
+        Err(error) => tracing::error!(error = ?error, "recording a webhook attempt stopped"),
     }
 }
 
@@ -376,26 +392,26 @@ fn log_attempt(
 ) {
     match recorded {
         Ok(Recorded::Delivered) => tracing::debug!(
-            tenant_id = %job.tenant_id,
-            webhook_id = %job.endpoint_id,
-            event_id = %job.event_id,
-            attempt = job.attempt,
+            tenant_id = %job.key.tenant_id,
+            webhook_id = %job.key.endpoint_id,
+            event_id = %job.key.event_id,
+            attempt = job.key.attempt,
             "webhook delivered"
         ),
         Ok(recorded) => tracing::warn!(
-            tenant_id = %job.tenant_id,
-            webhook_id = %job.endpoint_id,
-            event_id = %job.event_id,
-            attempt = job.attempt,
+            tenant_id = %job.key.tenant_id,
+            webhook_id = %job.key.endpoint_id,
+            event_id = %job.key.event_id,
+            attempt = job.key.attempt,
             status_code = outcome.status_code,
             error = outcome.error.as_deref(),
             outcome = recorded.as_str(),
             "webhook delivery failed"
         ),
         Err(error) => tracing::error!(
-            tenant_id = %job.tenant_id,
-            webhook_id = %job.endpoint_id,
-            event_id = %job.event_id,
+            tenant_id = %job.key.tenant_id,
+            webhook_id = %job.key.endpoint_id,
+            event_id = %job.key.event_id,
             error = ?error,
             "cannot record a webhook attempt; it is sent again once its claim lapses"
         ),

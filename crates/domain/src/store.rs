@@ -359,7 +359,8 @@ pub trait EventRecords {
         after: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Event>, StoreError>;
-    /// Deletes up to `limit` placed events that occurred before `before`; returns how many.
+    /// Deletes up to `limit` placed events that occurred before `before`, but none still
+    /// waiting to be delivered to a webhook; returns how many.
     fn forget_events_before(
         &mut self,
         before: DateTime<Utc>,
@@ -410,6 +411,12 @@ pub trait WebhookRecords {
         status: DeliveryStatus,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError>;
+    /// Makes the endpoint's pending deliveries due at `now` (it was just enabled again).
+    fn resume_deliveries(
+        &mut self,
+        endpoint: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Up to `page.fetch_limit()` of the endpoint's deliveries after the cursor, newest first,
     /// with their attempts.
     fn deliveries(

@@ -22,7 +22,7 @@ pub(crate) struct EventView {
     customer_id: Option<String>,
     /// The resource the event is about, as the API renders it when the change was made: a
     /// customer (without `card_token`), a ledger entry, a voucher (code and QR payload masked)
-    /// or a webhook endpoint (without its secret).
+    /// or a webhook endpoint (without its secret, its URL cut to scheme, host and port).
     #[schema(value_type = Object)]
     data: serde_json::Value,
 }
@@ -57,7 +57,7 @@ impl EventRenderer for ApiEventRenderer {
                 serde_json::to_string(&VoucherView::from(voucher.clone()))
             }
             EventSubject::Webhook(endpoint) => {
-                serde_json::to_string(&WebhookView::from(endpoint.clone()))
+                serde_json::to_string(&WebhookView::announced(endpoint.clone()))
             }
         };
         Ok(rendered?)

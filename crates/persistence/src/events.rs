@@ -8,9 +8,10 @@ use loyalty_domain::events::{Event, EventFilter, EventType, NewEvent};
 use loyalty_domain::ids::{CustomerId, EventId};
 use loyalty_domain::store::EventRecords;
 use loyalty_domain::tenant::TenantId;
+use loyalty_domain::webhooks::DeliveryStatus;
 
 use crate::rows::{all_records, corrupt, naive, parse_text, tenant_id};
-use crate::schema::{event_places, events};
+use crate::schema::{event_places, events, webhook_deliveries};
 use crate::transaction::{Tx, store_error};
 use crate::webhooks::queue_deliveries;
 use crate::{DbConnection, PersistenceError};
@@ -156,10 +157,15 @@ impl EventRecords for Tx<'_> {
         limit: i64,
     ) -> Result<u64, StoreError> {
         // One bounded batch, the oldest first, in two statements on the occurred_at index: when
-        // the limit-th oldest placed event occurred, then every placed event up to it.
+        // the limit-th oldest placed event occurred, then every placed event up to it. An event
+        // still waiting to be delivered to a webhook stays until it is delivered or given up.
+        let awaiting_delivery = webhook_deliveries::table
+            .filter(webhook_deliveries::event_id.eq(events::id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
         let due = events::table
             .filter(events::occurred_at.lt(naive(before)))
-            .filter(events::position.is_not_null());
+            .filter(events::position.is_not_null())
+            .filter(diesel::dsl::not(diesel::dsl::exists(awaiting_delivery)));
         let last_of_batch: Option<NaiveDateTime> = due
             .order(events::occurred_at)
             .select(events::occurred_at)

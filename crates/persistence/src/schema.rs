@@ -225,4 +225,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_endpoints, events);
+diesel::allow_tables_to_appear_in_same_query!(events, webhook_deliveries);

@@ -50,6 +50,10 @@ fn selection_of(stored: &str) -> Result<EventSelection, PersistenceError> {
         .map(EventSelection::Only)
 }
 
+fn stored_secret(text: Cow<'_, str>) -> Result<SigningSecret, PersistenceError> {
+    SigningSecret::from_stored(text.into_owned()).map_err(|e| corrupt("webhook secret", e))
+}
+
 /// An endpoint row: read whole, and written whole on insert and on update.
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = webhook_endpoints)]
@@ -92,7 +96,7 @@ impl<'a> EndpointRow<'a> {
     fn into_domain(self) -> Result<WebhookEndpoint, PersistenceError> {
         let previous_secret = match (self.previous_secret, self.previous_secret_until) {
             (Some(secret), Some(until)) => Some(RetiringSecret {
-                secret: SigningSecret::from_stored(secret.into_owned()),
+                secret: stored_secret(secret)?,
                 until: until.and_utc(),
             }),
             _ => None,
@@ -103,7 +107,7 @@ impl<'a> EndpointRow<'a> {
             url: WebhookUrl::from_stored(&self.url).map_err(|e| corrupt("webhook url", e))?,
             events: selection_of(&self.event_types)?,
             description: self.description.map(Cow::into_owned),
-            secret: SigningSecret::from_stored(self.secret.into_owned()),
+            secret: stored_secret(self.secret)?,
             previous_secret,
             failing_since: self.failing_since.map(|at| at.and_utc()),
             disabled_at: self.disabled_at.map(|at| at.and_utc()),
@@ -151,7 +155,9 @@ impl AttemptRow {
                     .map(u16::try_from)
                     .transpose()
                     .map_err(|e| corrupt("attempt status code", e))?,
-                latency: Duration::from_millis(u64::try_from(self.latency_ms).unwrap_or(0)),
+                latency: Duration::from_millis(
+                    u64::try_from(self.latency_ms).map_err(|e| corrupt("attempt latency", e))?,
+                ),
                 error: self.error,
                 response_excerpt: self.response_excerpt,
             },
@@ -170,8 +176,9 @@ struct Claimed {
     attempts: i32,
 }
 
+/// The pending deliveries' count and the oldest's queueing time.
 #[derive(QueryableByName)]
-struct Queue {
+struct PendingSummary {
     #[diesel(sql_type = BigInt)]
     depth: i64,
     #[diesel(sql_type = Nullable<Timestamp>)]
@@ -414,6 +421,22 @@ impl WebhookRecords for Tx<'_> {
         Ok(true)
     }
 
+    fn resume_deliveries(
+        &mut self,
+        endpoint: &WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(endpoint.as_str()))
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+        )
+        .set(webhook_deliveries::next_attempt_at.eq(naive(now)))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(())
+    }
+
     fn deliveries(
         &mut self,
         tenant: &TenantId,
@@ -471,7 +494,7 @@ impl WebhookRecords for Tx<'_> {
     }
 
     fn delivery_queue(&mut self) -> Result<DeliveryQueue, StoreError> {
-        let queue: Queue = diesel::sql_query(
+        let pending: PendingSummary = diesel::sql_query(
             "SELECT COUNT(*) AS depth, MIN(d.created_at) AS oldest
              FROM webhook_deliveries d
              JOIN webhook_endpoints w ON w.id = d.endpoint_id
@@ -480,8 +503,8 @@ impl WebhookRecords for Tx<'_> {
         .get_result(self.conn)
         .map_err(store_error)?;
         Ok(DeliveryQueue {
-            depth: u64::try_from(queue.depth).unwrap_or(0),
-            oldest_queued_at: queue.oldest.map(|at| at.and_utc()),
+            depth: u64::try_from(pending.depth).map_err(|e| corrupt("pending count", e))?,
+            oldest_queued_at: pending.oldest.map(|at| at.and_utc()),
         })
     }
 }

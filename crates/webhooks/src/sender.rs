@@ -112,7 +112,10 @@ impl WebhookSender {
 fn headers_of(job: &DeliveryJob) -> Result<HeaderMap, reqwest::header::InvalidHeaderValue> {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("webhook-id", HeaderValue::from_str(job.event_id.as_str())?);
+    headers.insert(
+        "webhook-id",
+        HeaderValue::from_str(job.key.event_id.as_str())?,
+    );
     headers.insert("webhook-timestamp", HeaderValue::from(job.timestamp));
     headers.insert("webhook-signature", HeaderValue::from_str(&job.signature)?);
     Ok(headers)

@@ -11,8 +11,8 @@ use super::feed::PLACE_BATCHES_PER_READ;
 use crate::LoyaltyError;
 use crate::store::{reading, within};
 use crate::webhooks::{
-    AttemptOutcome, ClaimedDelivery, DeliveryAttempt, DeliveryBacklog, DeliveryJob, DeliveryStatus,
-    Recorded, jitter_spread, signature_header,
+    AttemptKey, AttemptOutcome, ClaimedDelivery, DeliveryAttempt, DeliveryBacklog, DeliveryJob,
+    DeliveryStatus, Recorded, jitter_spread, signature_header,
 };
 
 impl Loyalty {
@@ -31,17 +31,28 @@ impl Loyalty {
         let claimed = within(self.store.as_ref(), |uow| {
             Ok(uow.claim_deliveries(now, lease_until, limit)?)
         })?;
-        claimed
-            .into_iter()
-            .map(|delivery| self.signed(delivery, now))
-            .collect()
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for delivery in claimed {
+            let key = AttemptKey::of(&delivery);
+            match self.signed(delivery, now) {
+                Ok(job) => jobs.push(job),
+                // Recorded as a failed attempt: retried, and in the end given up, like any other,
+                // so one bad event never holds up the others.
+                Err(error) => {
+                    let unsent =
+                        AttemptOutcome::unsent(format!("the event cannot be rendered: {error}"));
+                    self.record_webhook_attempt(&key, &unsent)?;
+                }
+            }
+        }
+        Ok(jobs)
     }
 
     /// Records what came of sending `job`: acknowledged, to be retried (with backoff), or failed
     /// for good; an endpoint failing for too long is disabled, with a `webhook.disabled` event.
     pub fn record_webhook_attempt(
         &self,
-        job: &DeliveryJob,
+        job: &AttemptKey,
         outcome: &AttemptOutcome,
     ) -> Result<Recorded, LoyaltyError> {
         let now = self.now();
@@ -103,6 +114,7 @@ impl Loyalty {
         claimed: ClaimedDelivery,
         now: DateTime<Utc>,
     ) -> Result<DeliveryJob, LoyaltyError> {
+        let key = AttemptKey::of(&claimed);
         let event = claimed.event.event;
         let body = self
             .events
@@ -112,10 +124,7 @@ impl Loyalty {
         let secrets = claimed.endpoint.signing_secrets(now);
         let signature = signature_header(&secrets, event.id.as_str(), timestamp, &body);
         Ok(DeliveryJob {
-            tenant_id: claimed.endpoint.tenant_id,
-            endpoint_id: claimed.endpoint.id,
-            event_id: event.id,
-            attempt: claimed.attempt,
+            key,
             url: claimed.endpoint.url,
             body,
             timestamp,

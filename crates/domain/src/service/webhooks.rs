@@ -87,11 +87,16 @@ impl Loyalty {
         }
         let now = self.now();
         within(self.store.as_ref(), |uow| {
-            let endpoint = uow
+            let before = uow
                 .webhook_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Webhook))?;
-            let endpoint = changes.clone().apply(endpoint, policy, now)?;
+            let was_enabled = before.enabled();
+            let endpoint = changes.clone().apply(before, policy, now)?;
             uow.update_webhook(&endpoint)?;
+            if endpoint.enabled() && !was_enabled {
+                // What waited is tried now, not at the end of a backoff from before.
+                uow.resume_deliveries(&endpoint.id, now)?;
+            }
             Ok(endpoint)
         })
     }

@@ -68,6 +68,16 @@ pub struct AttemptOutcome {
 }
 
 impl AttemptOutcome {
+    /// An attempt that could not even be sent.
+    pub fn unsent(error: String) -> Self {
+        Self {
+            status_code: None,
+            latency: Duration::ZERO,
+            error: Some(error),
+            response_excerpt: None,
+        }
+    }
+
     /// A 2xx acknowledges; anything else is tried again.
     pub fn acknowledged(&self) -> bool {
         self.status_code
@@ -106,13 +116,31 @@ pub struct ClaimedDelivery {
     pub attempt: u32,
 }
 
-/// The request a worker sends for a claimed delivery: signed, ready to go.
-#[derive(Debug, Clone)]
-pub struct DeliveryJob {
+/// Which attempt at which delivery: what its outcome is recorded against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptKey {
     pub tenant_id: TenantId,
     pub endpoint_id: WebhookId,
     pub event_id: EventId,
+    /// 1 for the first attempt.
     pub attempt: u32,
+}
+
+impl AttemptKey {
+    pub fn of(claimed: &ClaimedDelivery) -> Self {
+        Self {
+            tenant_id: claimed.endpoint.tenant_id.clone(),
+            endpoint_id: claimed.endpoint.id.clone(),
+            event_id: claimed.event.event.id.clone(),
+            attempt: claimed.attempt,
+        }
+    }
+}
+
+/// The request a worker sends for a claimed delivery: signed, ready to go.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub key: AttemptKey,
     pub url: super::WebhookUrl,
     /// The event as JSON: the request's body, byte for byte what was signed.
     pub body: String,

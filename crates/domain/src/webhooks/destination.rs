@@ -79,6 +79,11 @@ impl WebhookUrl {
         self.0.as_str()
     }
 
+    /// Scheme, host and port: the URL without the path and query, which may hold a token.
+    pub fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+
     /// The host name to resolve, when the URL names one rather than an address.
     pub fn domain(&self) -> Option<&str> {
         self.0.domain()
@@ -112,8 +117,8 @@ impl HostResolver for NoResolver {
 }
 
 /// Whether an address is reachable on the public internet: not loopback, private, link-local,
-/// carrier-grade NAT, unspecified, broadcast, multicast or documentation space, also when an IPv4
-/// address is written as IPv6.
+/// carrier-grade NAT, unspecified, broadcast, multicast, benchmarking or documentation space,
+/// also when an IPv4 address is written as, or carried in, an IPv6 address.
 pub fn is_public(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -125,10 +130,12 @@ pub fn is_public(address: IpAddr) -> bool {
 }
 
 fn is_public_v4(v4: Ipv4Addr) -> bool {
-    let [a, b, ..] = v4.octets();
+    let [a, b, c, _] = v4.octets();
     let shared = a == 100 && (64..128).contains(&b);
     let this_network = a == 0;
     let reserved = a >= 240;
+    let protocol_assignments = a == 192 && b == 0 && c == 0;
+    let benchmarking = a == 198 && (b == 18 || b == 19);
     !(v4.is_loopback()
         || v4.is_private()
         || v4.is_link_local()
@@ -138,21 +145,45 @@ fn is_public_v4(v4: Ipv4Addr) -> bool {
         || v4.is_documentation()
         || shared
         || this_network
-        || reserved)
+        || reserved
+        || protocol_assignments
+        || benchmarking)
 }
 
 fn is_public_v6(v6: Ipv6Addr) -> bool {
-    let first = v6.segments()[0];
-    let documentation = first == 0x2001 && v6.segments()[1] == 0x0db8;
-    // ::a.b.c.d, the deprecated IPv4-compatible form, reaches the IPv4 address.
-    let compatible = v6.segments()[..6].iter().all(|s| *s == 0) && !v6.is_loopback();
+    let segments = v6.segments();
+    // Forms that carry an IPv4 address the network may translate to: the public check is the
+    // IPv4 address's. NAT64 (64:ff9b::/96) and 6to4 (2002::/16) embed it; the deprecated
+    // IPv4-compatible ::a.b.c.d is it.
+    let embedded = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(embedded(segments[6], segments[7]));
+    }
+    if segments[0] == 0x2002 {
+        return is_public_v4(embedded(segments[1], segments[2]));
+    }
+    if segments[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
+        return is_public_v4(embedded(segments[6], segments[7]));
+    }
+    let documentation = segments[0] == 0x2001 && segments[1] == 0x0db8;
+    // Teredo tunnels to an address it does not show; NAT64's local-use prefix and the old
+    // site-local range are private by design.
+    let teredo = segments[0] == 0x2001 && segments[1] == 0;
+    let local_nat64 = segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 1;
+    let site_local = segments[0] & 0xffc0 == 0xfec0;
     !(v6.is_loopback()
         || v6.is_unspecified()
         || v6.is_multicast()
         || v6.is_unique_local()
         || v6.is_unicast_link_local()
         || documentation
-        || compatible)
+        || teredo
+        || local_nat64
+        || site_local)
 }
 
 #[cfg(test)]
@@ -177,6 +208,13 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:c0a8:0101::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "192.0.0.8",
+            "198.18.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
@@ -217,8 +255,11 @@ mod tests {
     #[test]
     fn development_allows_http_and_loopback() {
         let open = DestinationPolicy::Anywhere;
-        let url = open.check_url("http://127.0.0.1:9000/hook").unwrap();
+        let url = open
+            .check_url("http://127.0.0.1:9000/hook?token=s3cret")
+            .unwrap();
         assert_eq!((url.domain(), url.port()), (None, 9000));
+        assert_eq!(url.origin(), "http://127.0.0.1:9000");
         assert!(open.check_url("http://localhost/hook").is_ok());
         assert!(open.check_url("mailto:a@b.c").is_err());
     }

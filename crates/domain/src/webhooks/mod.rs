@@ -6,14 +6,14 @@ mod destination;
 mod signing;
 
 pub use delivery::{
-    AttemptOutcome, ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryBacklog, DeliveryJob,
-    DeliveryQueue, DeliveryStatus, Recorded, RetryPolicy, jitter_spread,
+    AttemptKey, AttemptOutcome, ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryBacklog,
+    DeliveryJob, DeliveryQueue, DeliveryStatus, Recorded, RetryPolicy, jitter_spread,
 };
 pub use destination::{
     DestinationPolicy, HostResolver, MAX_URL_CHARS, NOT_PUBLIC, NoResolver, ResolveError,
     WebhookUrl, is_public,
 };
-pub use signing::{SigningSecret, signature_header};
+pub use signing::{MalformedSecret, SigningSecret, signature_header};
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -12,9 +12,13 @@ const SECRET_PREFIX: &str = "whsec_";
 /// Random bytes in a new secret (Standard Webhooks asks for 24 to 64).
 const SECRET_BYTES: usize = 32;
 
-/// An endpoint's signing secret: `whsec_` and the base64 of its bytes.
+/// An endpoint's signing secret: `whsec_` and the base64 of its key.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SigningSecret(String);
+pub struct SigningSecret {
+    text: String,
+    /// The bytes the text encodes: what signatures are made with.
+    key: Vec<u8>,
+}
 
 impl std::fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,34 +26,37 @@ impl std::fmt::Debug for SigningSecret {
     }
 }
 
+/// Stored text that is not a secret this service made.
+#[derive(Debug, thiserror::Error)]
+#[error("a signing secret must be whsec_ and base64")]
+pub struct MalformedSecret;
+
 impl SigningSecret {
     pub fn generate() -> Result<Self, getrandom::Error> {
-        let bytes = random_bytes::<SECRET_BYTES>()?;
-        Ok(Self(format!("{SECRET_PREFIX}{}", BASE64.encode(&bytes))))
+        let key = random_bytes::<SECRET_BYTES>()?.to_vec();
+        let text = format!("{SECRET_PREFIX}{}", BASE64.encode(&key));
+        Ok(Self { text, key })
     }
 
-    /// A secret as the store holds it; stores only ever hold secrets this type made.
-    pub fn from_stored(stored: String) -> Self {
-        Self(stored)
+    /// A secret as the store holds it.
+    pub fn from_stored(text: String) -> Result<Self, MalformedSecret> {
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or(MalformedSecret)?;
+        let key = BASE64
+            .decode(encoded.as_bytes())
+            .map_err(|_| MalformedSecret)?;
+        Ok(Self { text, key })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The key the signature is made with: the bytes the text encodes.
-    fn key(&self) -> Vec<u8> {
-        let encoded = self.0.strip_prefix(SECRET_PREFIX).unwrap_or(&self.0);
-        BASE64
-            .decode(encoded.as_bytes())
-            .unwrap_or_else(|_| encoded.as_bytes().to_vec())
+        &self.text
     }
 
     /// `v1,<signature>` of one message.
     fn sign(&self, id: &str, timestamp: i64, body: &str) -> String {
-        // HMAC takes a key of any length, so this never fails.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes a key of any length"),
+        };
         mac.update(format!("{id}.{timestamp}.").as_bytes());
         mac.update(body.as_bytes());
         format!("v1,{}", BASE64.encode(&mac.finalize().into_bytes()))
@@ -78,7 +85,8 @@ mod tests {
     /// The example of the Standard Webhooks specification's reference libraries.
     #[test]
     fn signs_as_the_standard_webhooks_reference_does() {
-        let secret = SigningSecret::from_stored("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into());
+        let secret =
+            SigningSecret::from_stored("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()).unwrap();
         let signature = signature_header(
             &[&secret],
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -93,8 +101,14 @@ mod tests {
         let a = SigningSecret::generate().unwrap();
         let b = SigningSecret::generate().unwrap();
         assert!(a.as_str().starts_with("whsec_"));
-        assert_eq!(a.key().len(), SECRET_BYTES);
+        assert_eq!(a.key.len(), SECRET_BYTES);
         assert_ne!(a, b);
+        assert_eq!(
+            SigningSecret::from_stored(a.as_str().to_owned()).unwrap(),
+            a
+        );
+        assert!(SigningSecret::from_stored("whsec_not base64!".into()).is_err());
+        assert!(SigningSecret::from_stored("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()).is_err());
     }
 
     #[test]

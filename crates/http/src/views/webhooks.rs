@@ -42,6 +42,18 @@ impl From<WebhookEndpoint> for WebhookView {
     }
 }
 
+impl WebhookView {
+    /// The endpoint as events tell of it, to every endpoint subscribed: its URL cut to scheme,
+    /// host and port, as a path or query may hold a token meant for that receiver alone.
+    pub(crate) fn announced(endpoint: WebhookEndpoint) -> Self {
+        let origin = endpoint.url.origin();
+        Self {
+            url: origin,
+            ..Self::from(endpoint)
+        }
+    }
+}
+
 /// An endpoint with its signing secret: only the answers that create or rotate it show it.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct CreatedWebhookView {
