@@ -64,6 +64,7 @@ pub fn tenant(database: Database, command: TenantCommand) -> Result<(), AdminErr
         loyalty_type,
         country,
         currency,
+        time_zone,
         primary_domain,
         subdomain,
     } = command;
@@ -76,6 +77,7 @@ pub fn tenant(database: Database, command: TenantCommand) -> Result<(), AdminErr
             .ok_or_else(|| invalid("loyalty_type", "must be stamps, points or hybrid"))?,
         country,
         currency,
+        time_zone: Some(time_zone),
         primary_domain,
         subdomain,
         branding: Default::default(),

@@ -68,6 +68,9 @@ pub enum TenantCommand {
         /// ISO 4217; the currency purchases are recorded in.
         #[arg(long, default_value = "USD")]
         currency: String,
+        /// IANA time zone (e.g. Europe/Berlin): the tenant's days end at its midnight.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
         #[arg(long)]
         primary_domain: Option<String>,
         #[arg(long)]

@@ -16,6 +16,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+pub mod local_time;
 pub mod lots;
 pub mod money;
 pub mod page;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::LoyaltyError;
 use crate::ids::RewardId;
+use crate::local_time::TimeZone;
 use crate::validation::{ValidationErrors, clean_text};
 
 /// Points for spend: `floor(amount_minor / per_amount_minor) * points`. With `{1, 1000}` a
@@ -199,17 +200,19 @@ impl Program {
         }
     }
 
-    /// When points earned at `earned_at` expire under this program: at the end (UTC) of the
-    /// day `points_expire_after_days` later, so one day's earnings expire together.
+    /// When points earned at `earned_at` expire under this program: at the end of the local
+    /// day (in the tenant's `zone`) `points_expire_after_days` after the day they were earned,
+    /// so one day's earnings expire together.
     pub fn points_expiry(
         &self,
         earned_at: chrono::DateTime<chrono::Utc>,
+        zone: TimeZone,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        let days = self.points_expire_after_days?;
-        let last_day = (earned_at + chrono::Duration::days(days)).date_naive();
-        last_day
-            .succ_opt()
-            .map(|next| next.and_time(chrono::NaiveTime::MIN).and_utc())
+        let days = u64::try_from(self.points_expire_after_days?).ok()?;
+        let last_day = zone
+            .date_of(earned_at)
+            .checked_add_days(chrono::Days::new(days))?;
+        Some(zone.end_of(last_day))
     }
 
     /// A purchase's points at the customer's tier: the spend rule's, times the tier's
@@ -320,13 +323,23 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 1, 23, 59, 59)
             .unwrap();
         let end = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
-        assert_eq!(program.points_expiry(morning), Some(end));
+        let utc = crate::local_time::TimeZone::default();
+        assert_eq!(program.points_expiry(morning, utc), Some(end));
         assert_eq!(
-            program.points_expiry(night),
+            program.points_expiry(night, utc),
             Some(end),
             "one day's earnings expire together"
         );
-        assert_eq!(Program::default().points_expiry(morning), None);
+        assert_eq!(Program::default().points_expiry(morning, utc), None);
+        // In Berlin (+1 in November) that night is already 2 November: its points last a day
+        // longer, to the end of 2 December there, 23:00 UTC.
+        let berlin = crate::local_time::TimeZone::parse("Europe/Berlin").unwrap();
+        let berlin_end = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 23, 0, 0).unwrap();
+        assert_eq!(program.points_expiry(night, berlin), Some(berlin_end));
+        assert_eq!(
+            program.points_expiry(morning, berlin),
+            Some(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 23, 0, 0).unwrap())
+        );
     }
 
     #[test]

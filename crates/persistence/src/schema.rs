@@ -8,6 +8,7 @@ diesel::table! {
         loyalty_type -> Text,
         country -> Text,
         currency -> Text,
+        time_zone -> Text,
         primary_domain -> Nullable<Text>,
         subdomain -> Nullable<Text>,
         /// JSON object of feature flags.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use loyalty_domain::StoreError;
+use loyalty_domain::local_time::TimeZone;
 use loyalty_domain::money::{Country, Currency};
 use loyalty_domain::page::PageRequest;
 use loyalty_domain::store::TenantRecords;
@@ -32,6 +33,7 @@ struct TenantRow<'a> {
     loyalty_type: Cow<'a, str>,
     country: Cow<'a, str>,
     currency: Cow<'a, str>,
+    time_zone: Cow<'a, str>,
     primary_domain: Option<Cow<'a, str>>,
     subdomain: Option<Cow<'a, str>>,
     features: Cow<'a, str>,
@@ -49,6 +51,7 @@ impl<'a> TenantRow<'a> {
             loyalty_type: Cow::Borrowed(tenant.loyalty_type.as_str()),
             country: Cow::Borrowed(tenant.country.as_str()),
             currency: Cow::Borrowed(tenant.currency.as_str()),
+            time_zone: Cow::Borrowed(tenant.time_zone.name()),
             primary_domain: tenant.primary_domain.as_deref().map(Cow::Borrowed),
             subdomain: tenant.subdomain.as_deref().map(Cow::Borrowed),
             features: Cow::Owned(
@@ -75,6 +78,8 @@ impl<'a> TenantRow<'a> {
             )?,
             country: Country::parse(&self.country).map_err(|e| corrupt("tenant country", e))?,
             currency: Currency::parse(&self.currency).map_err(|e| corrupt("tenant currency", e))?,
+            time_zone: TimeZone::parse(&self.time_zone)
+                .map_err(|e| corrupt("tenant time zone", e))?,
             features: serde_json::from_str(&self.features)
                 .map_err(|e| corrupt("tenant features", e))?,
             branding: serde_json::from_str(&self.branding)

@@ -18,6 +18,7 @@ mod events;
 mod health;
 mod idempotency;
 mod isolation;
+mod local_time;
 mod logs;
 mod metrics;
 mod openapi;

@@ -878,7 +878,19 @@ pub struct ManualClock(Mutex<chrono::DateTime<chrono::Utc>>);
 
 impl ManualClock {
     pub fn new() -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self(Mutex::new(chrono::Utc::now())))
+        Self::at(chrono::Utc::now())
+    }
+
+    /// A clock reading `now` until moved.
+    pub fn at(now: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(Mutex::new(now)))
+    }
+
+    /// Moves the clock to `to`, which must not be earlier than it reads.
+    pub fn set(&self, to: chrono::DateTime<chrono::Utc>) {
+        let mut now = self.0.lock().unwrap();
+        assert!(to >= *now, "the clock only moves forward");
+        *now = to;
     }
 
     pub fn advance(&self, by: chrono::Duration) {

@@ -19,8 +19,10 @@ use crate::ids::{CustomerId, LedgerEntryId};
 use chrono::{DateTime, Utc};
 
 use super::outbox::Outbox;
+use super::tenant_of;
 use crate::events::EventType;
 use crate::ledger::{EntryKind, LedgerEntry, Posting, Provenance, post};
+use crate::local_time::TimeZone;
 use crate::lots::{Draw, Lot, LotBook, points_due};
 use crate::program::Program;
 use crate::store::UnitOfWork;
@@ -118,11 +120,13 @@ fn post_after_expiry(
     for entry in &entries {
         uow.append_entry(entry)?;
     }
+    let zone = expiry_zone(uow, &customer.tenant_id, program)?;
     let book = book_entries(
         uow,
         &customer.tenant_id,
         &customer.id,
         program,
+        zone,
         lots,
         &entries,
     )?;
@@ -145,15 +149,30 @@ fn post_after_expiry(
     Ok((due, entries.split_off(expired)))
 }
 
+/// The time zone whose days the program's points expire by: the tenant's, read only when the
+/// program's points expire at all.
+fn expiry_zone(
+    uow: &mut dyn UnitOfWork,
+    tenant: &TenantId,
+    program: &Program,
+) -> Result<TimeZone, LoyaltyError> {
+    if program.points_expire_after_days.is_none() {
+        return Ok(TimeZone::default());
+    }
+    Ok(tenant_of(uow, tenant)?.time_zone)
+}
+
 /// Applies `entries` (already on the ledger, in order) to the customer's open `lots`, writes the
 /// lots back and returns them: earnings become lots expiring per `program`, spending draws from the
 /// soonest-expiring lots (a reversal from its purchase's own lot first), a voucher's refund goes
-/// back to the lots its spending drew from, and expiry empties the lots that are due.
+/// back to the lots its spending drew from, and expiry empties the lots that are due. Days end at
+/// midnight in `zone`.
 fn book_entries(
     uow: &mut dyn UnitOfWork,
     tenant: &TenantId,
     customer_id: &CustomerId,
     program: &Program,
+    zone: TimeZone,
     mut lots: Vec<Lot>,
     entries: &[LedgerEntry],
 ) -> Result<LotBook, LoyaltyError> {
@@ -173,7 +192,8 @@ fn book_entries(
                     Some(id) => uow.entry(tenant, id)?,
                     None => None,
                 };
-                let prefer = original.map(|purchase| program.points_expiry(purchase.created_at));
+                let prefer =
+                    original.map(|purchase| program.points_expiry(purchase.created_at, zone));
                 book.debit(-entry.points, prefer, &entry.id, at);
             }
             EntryKind::Expiry => {
@@ -186,7 +206,7 @@ fn book_entries(
                 }
             }
             _ if entry.points > 0 => {
-                book.credit(entry.points, &entry.id, at, program.points_expiry(at));
+                book.credit(entry.points, &entry.id, at, program.points_expiry(at, zone));
             }
             _ if entry.points < 0 => {
                 let draws = book.debit(-entry.points, None, &entry.id, at);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{Branding, LoyaltyType, Tenant, TenantId, Vertical};
+use crate::local_time::TimeZone;
 use crate::money::{Country, Currency};
 use crate::validation::{ValidationErrors, clean_text};
 
@@ -23,6 +24,8 @@ pub struct NewTenant {
     pub loyalty_type: LoyaltyType,
     pub country: String,
     pub currency: String,
+    /// An IANA time zone name; UTC when absent.
+    pub time_zone: Option<String>,
     pub primary_domain: Option<String>,
     pub subdomain: Option<String>,
     pub branding: Branding,
@@ -37,6 +40,7 @@ pub struct TenantChanges {
     pub loyalty_type: Option<LoyaltyType>,
     pub country: Option<String>,
     pub currency: Option<String>,
+    pub time_zone: Option<String>,
     pub primary_domain: Option<Option<String>>,
     pub subdomain: Option<Option<String>>,
     pub branding: Option<Branding>,
@@ -50,6 +54,10 @@ impl NewTenant {
         let name = errors.check("name", clean_text(&self.name, MAX_TENANT_NAME_CHARS));
         let country = errors.check("country", Country::parse(&self.country));
         let currency = errors.check("currency", Currency::parse(&self.currency));
+        let time_zone = match self.time_zone.as_deref() {
+            None => Some(TimeZone::default()),
+            Some(name) => errors.check("time_zone", TimeZone::parse(name)),
+        };
         let primary_domain = self
             .primary_domain
             .as_deref()
@@ -60,7 +68,8 @@ impl NewTenant {
             .and_then(|s| errors.check("subdomain", normalize_subdomain(s)));
         check_branding(&mut errors, &self.branding);
         check_features(&mut errors, &self.features);
-        let (Some(id), Some(name), Some(country), Some(currency)) = (id, name, country, currency)
+        let (Some(id), Some(name), Some(country), Some(currency), Some(time_zone)) =
+            (id, name, country, currency, time_zone)
         else {
             return Err(errors);
         };
@@ -71,6 +80,7 @@ impl NewTenant {
             loyalty_type: self.loyalty_type,
             country,
             currency,
+            time_zone,
             primary_domain,
             subdomain,
             features: self.features,
@@ -107,6 +117,12 @@ impl TenantChanges {
             .and_then(|c| errors.check("currency", Currency::parse(&c)))
         {
             tenant.currency = currency;
+        }
+        if let Some(time_zone) = self
+            .time_zone
+            .and_then(|name| errors.check("time_zone", TimeZone::parse(&name)))
+        {
+            tenant.time_zone = time_zone;
         }
         match self.primary_domain {
             Some(Some(domain)) => {
@@ -227,6 +243,7 @@ mod tests {
             loyalty_type: LoyaltyType::Stamps,
             country: "de".into(),
             currency: "eur".into(),
+            time_zone: None,
             primary_domain: Some("WWW.Rewards.Acme.com".into()),
             subdomain: Some("Acme".into()),
             branding: Branding::default(),
@@ -241,6 +258,15 @@ mod tests {
         assert_eq!(tenant.currency.as_str(), "EUR");
         assert_eq!(tenant.primary_domain.as_deref(), Some("rewards.acme.com"));
         assert_eq!(tenant.subdomain.as_deref(), Some("acme"));
+        assert_eq!(tenant.time_zone.name(), "UTC", "UTC unless told otherwise");
+        let berlin = NewTenant {
+            time_zone: Some("Europe/Berlin".into()),
+            ..draft()
+        };
+        assert_eq!(
+            berlin.validate(Utc::now()).unwrap().time_zone.name(),
+            "Europe/Berlin"
+        );
     }
 
     #[test]
@@ -250,6 +276,7 @@ mod tests {
         bad.name = "".into();
         bad.country = "Germany".into();
         bad.currency = "EURO".into();
+        bad.time_zone = Some("Berlin".into());
         bad.primary_domain = Some("localhost".into());
         bad.subdomain = Some("www".into());
         bad.branding.primary_color = Some("red".into());
@@ -264,6 +291,7 @@ mod tests {
                 "name",
                 "country",
                 "currency",
+                "time_zone",
                 "primary_domain",
                 "subdomain",
                 "branding.primary_color",

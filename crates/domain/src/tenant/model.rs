@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::TenantId;
+use crate::local_time::TimeZone;
 use crate::money::{Country, Currency};
 
 /// A business running a loyalty program.
@@ -17,6 +18,8 @@ pub struct Tenant {
     pub country: Country,
     /// The one currency its purchases are recorded in.
     pub currency: Currency,
+    /// Where its days start and end: points expire at the end of its local day.
+    pub time_zone: TimeZone,
     /// A host name the tenant's front end is served on, e.g. `rewards.acme-wash.com`.
     pub primary_domain: Option<String>,
     /// The first label of a host under the platform's domain, e.g. `acme` in `acme.example.app`.

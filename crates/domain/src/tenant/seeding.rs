@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Branding, LoyaltyType, Tenant, TenantDirectory, TenantId, Vertical};
+use crate::local_time::TimeZone;
 use crate::money::{Country, Currency};
 use crate::{Clock, StoreError};
 
@@ -29,6 +30,7 @@ pub fn default_tenant(
         loyalty_type: LoyaltyType::Hybrid,
         country,
         currency,
+        time_zone: TimeZone::default(),
         primary_domain: None,
         subdomain: None,
         features: BTreeMap::new(),

@@ -21,7 +21,7 @@ use crate::{ApiError, HttpState};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "acme", "name": "Acme Car Wash", "vertical": "car_wash", "country": "DE", "currency": "EUR", "subdomain": "acme", "branding": {"primary_color": "#0b6e4f"}}))]
+#[schema(example = json!({"id": "acme", "name": "Acme Car Wash", "vertical": "car_wash", "country": "DE", "currency": "EUR", "time_zone": "Europe/Berlin", "subdomain": "acme", "branding": {"primary_color": "#0b6e4f"}}))]
 pub(crate) struct NewTenantBody {
     id: String,
     name: String,
@@ -32,6 +32,9 @@ pub(crate) struct NewTenantBody {
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
+    /// An IANA time zone name (default `UTC`): the tenant's days, when points expire and
+    /// reports by day, end at its midnight.
+    time_zone: Option<String>,
     primary_domain: Option<String>,
     subdomain: Option<String>,
     #[serde(default)]
@@ -56,6 +59,8 @@ pub(crate) struct TenantChangesBody {
     loyalty_type: Option<LoyaltyType>,
     country: Option<String>,
     currency: Option<String>,
+    /// An IANA time zone name; points earned from now on expire by its days.
+    time_zone: Option<String>,
     #[serde(default, deserialize_with = "present")]
     primary_domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -150,6 +155,7 @@ pub(crate) async fn create(
         loyalty_type: b.loyalty_type,
         country: b.country,
         currency: b.currency,
+        time_zone: b.time_zone,
         primary_domain: b.primary_domain,
         subdomain: b.subdomain,
         branding: b.branding,
@@ -245,6 +251,7 @@ pub(crate) async fn update(
         loyalty_type: b.loyalty_type,
         country: b.country,
         currency: b.currency,
+        time_zone: b.time_zone,
         primary_domain: b.primary_domain,
         subdomain: b.subdomain,
         branding: b.branding,

@@ -53,6 +53,8 @@ pub(crate) struct TenantView {
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
+    /// The IANA time zone whose days the tenant's rules and reports follow.
+    time_zone: String,
     primary_domain: Option<String>,
     subdomain: Option<String>,
     #[schema(value_type = crate::openapi::Branding)]
@@ -71,6 +73,7 @@ impl From<Tenant> for TenantView {
             loyalty_type: t.loyalty_type,
             country: t.country.to_string(),
             currency: t.currency.to_string(),
+            time_zone: t.time_zone.name().to_owned(),
             primary_domain: t.primary_domain,
             subdomain: t.subdomain,
             branding: t.branding,
