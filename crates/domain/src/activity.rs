@@ -277,6 +277,7 @@ mod tests {
             tier: Default::default(),
             created_at: at,
             updated_at: at,
+            erased_at: None,
         }
     }
 

@@ -33,6 +33,23 @@ pub struct Customer {
     pub tier: TierStanding,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the customer was erased: who they are is gone, their account stays.
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+impl Customer {
+    /// Forgets who the customer is: name, phone, email, external id, and the card token, which
+    /// becomes `card_token`, a new one never shown, so the card's URL stops working. The account
+    /// stays, so the tenant's totals still add up.
+    pub fn erase(&mut self, card_token: String, now: DateTime<Utc>) {
+        self.name = None;
+        self.phone = None;
+        self.email = None;
+        self.external_id = None;
+        self.card_token = card_token;
+        self.erased_at = Some(now);
+        self.updated_at = now;
+    }
 }
 
 impl crate::page::Keyed for Customer {

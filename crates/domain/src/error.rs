@@ -45,6 +45,9 @@ pub enum LoyaltyError {
     /// Also for records of another tenant: their existence is not revealed.
     #[error("no such {}", .0.name())]
     NotFound(Resource),
+    /// The customer was erased: the record stays for the tenant's totals, the person is gone.
+    #[error("this customer was erased")]
+    CustomerErased,
     #[error("a tenant with this id exists")]
     TenantExists,
     #[error("another tenant already uses this {field}")]

@@ -36,11 +36,13 @@ pub enum EventType {
     PointsExpired,
     /// A webhook endpoint that kept failing was disabled.
     WebhookDisabled,
+    /// A customer was erased: integrations should forget them too.
+    CustomerErased,
 }
 
 impl EventType {
     /// Every type, in the catalogue's order.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::VisitRecorded,
@@ -55,6 +57,7 @@ impl EventType {
         Self::VoucherExpired,
         Self::PointsExpired,
         Self::WebhookDisabled,
+        Self::CustomerErased,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl EventType {
             Self::VoucherExpired => "voucher.expired",
             Self::PointsExpired => "points.expired",
             Self::WebhookDisabled => "webhook.disabled",
+            Self::CustomerErased => "customer.erased",
         }
     }
 
@@ -113,6 +117,9 @@ pub trait EventRenderer: Send + Sync + std::fmt::Debug {
     fn render(&self, subject: EventSubject<'_>) -> Result<String, RenderError>;
     /// A whole event, as the feed shows it: a webhook delivery's body.
     fn render_event(&self, event: &NewEvent) -> Result<String, RenderError>;
+    /// A customer's data as [`render`](Self::render) made it, without the personal data (the
+    /// customer was erased); everything else as it was at the change.
+    fn without_personal_data(&self, data: &str) -> Result<String, RenderError>;
 }
 
 /// An event as a change writes it; the store gives it its place in the feed once it committed.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::LoyaltyError;
 use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
-use crate::events::{Event, EventFilter, NewEvent};
+use crate::events::{Event, EventFilter, EventType, NewEvent};
 use crate::idempotency::{IdempotencyKey, IdempotencyScope, StoredResponse};
 use crate::ids::{
     ApiKeyId, CustomerId, EventId, LedgerEntryId, LotId, RewardId, VoucherId, WebhookId,
@@ -217,6 +217,14 @@ pub trait IdempotencyRecords {
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<(), StoreError>;
+    /// Replaces the stored answer of every record of the tenant whose answer holds `needle` (a
+    /// record's id) with `replacement`; returns how many.
+    fn redact_responses_naming(
+        &mut self,
+        tenant: &TenantId,
+        needle: &str,
+        replacement: &str,
+    ) -> Result<u64, StoreError>;
     /// Deletes up to `limit` records of every tenant claimed before `before`; returns how many.
     fn forget_idempotency_before(
         &mut self,
@@ -359,6 +367,15 @@ pub trait EventRecords {
         after: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Event>, StoreError>;
+    /// The customer's events of `types`, placed in the feed or not yet.
+    fn customer_events(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        types: &[EventType],
+    ) -> Result<Vec<NewEvent>, StoreError>;
+    /// Replaces an event's data.
+    fn replace_event_data(&mut self, event: &EventId, data: &str) -> Result<(), StoreError>;
     /// Deletes up to `limit` placed events that occurred before `before`, but none still
     /// waiting to be delivered to a webhook; returns how many.
     fn forget_events_before(

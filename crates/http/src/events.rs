@@ -66,4 +66,14 @@ impl EventRenderer for ApiEventRenderer {
     fn render_event(&self, event: &NewEvent) -> Result<String, RenderError> {
         Ok(serde_json::to_string(&EventView::of(event)?)?)
     }
+
+    fn without_personal_data(&self, data: &str) -> Result<String, RenderError> {
+        let mut customer: serde_json::Map<String, serde_json::Value> = serde_json::from_str(data)?;
+        for field in CustomerView::PERSONAL_FIELDS {
+            if let Some(value) = customer.get_mut(field) {
+                *value = serde_json::Value::Null;
+            }
+        }
+        Ok(serde_json::to_string(&customer)?)
+    }
 }

@@ -97,6 +97,7 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::Auth(AuthError::Forbidden) => "forbidden",
         LoyaltyError::Invalid(_) => "validation_failed",
         LoyaltyError::NotFound(resource) => not_found_code(*resource),
+        LoyaltyError::CustomerErased => "customer_erased",
         LoyaltyError::TenantExists => "tenant_exists",
         LoyaltyError::DomainTaken { .. } => "domain_taken",
         LoyaltyError::CustomerExists { .. } => "customer_exists",
@@ -128,7 +129,7 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
     match error {
         LoyaltyError::Auth(AuthError::Unauthenticated) => StatusCode::UNAUTHORIZED,
         LoyaltyError::Auth(AuthError::Forbidden) => StatusCode::FORBIDDEN,
-        LoyaltyError::NotFound(_) => StatusCode::NOT_FOUND,
+        LoyaltyError::NotFound(_) | LoyaltyError::CustomerErased => StatusCode::NOT_FOUND,
         LoyaltyError::TenantExists
         | LoyaltyError::DomainTaken { .. }
         | LoyaltyError::CustomerExists { .. }

@@ -38,6 +38,7 @@ struct CustomerRow<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     points_expire_next_at: Option<NaiveDateTime>,
+    erased_at: Option<NaiveDateTime>,
 }
 
 impl<'a> CustomerRow<'a> {
@@ -57,6 +58,7 @@ impl<'a> CustomerRow<'a> {
             created_at: naive(customer.created_at),
             updated_at: naive(customer.updated_at),
             points_expire_next_at: customer.account.points_expire_next_at.map(naive),
+            erased_at: customer.erased_at.map(naive),
         }
     }
 
@@ -79,6 +81,7 @@ impl<'a> CustomerRow<'a> {
             tier: Default::default(),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
+            erased_at: self.erased_at.map(|at| at.and_utc()),
         })
     }
 }
@@ -140,6 +143,7 @@ impl CustomerRecords for Tx<'_> {
     ) -> Result<Vec<Customer>, StoreError> {
         let mut query = customers::table
             .filter(customers::tenant_id.eq(tenant.as_str()))
+            .filter(customers::erased_at.is_null())
             .select(CustomerRow::as_select())
             .order(customers::id.desc())
             .limit(page.fetch_limit())

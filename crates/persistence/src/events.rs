@@ -41,18 +41,24 @@ pub(crate) struct EventRow {
 
 impl EventRow {
     pub(crate) fn into_domain(self) -> Result<Event, PersistenceError> {
+        let position = self
+            .position
+            .ok_or_else(|| corrupt("event place", "a placed event without a place"))?;
         Ok(Event {
-            event: NewEvent {
-                id: EventId::from_stored(self.id),
-                tenant_id: tenant_id(&self.tenant_id)?,
-                customer_id: self.customer_id.map(CustomerId::from_stored),
-                event_type: parse_text("event type", &self.event_type, EventType::parse)?,
-                occurred_at: self.occurred_at.and_utc(),
-                data: self.data,
-            },
-            position: self
-                .position
-                .ok_or_else(|| corrupt("event place", "a placed event without a place"))?,
+            event: self.into_new_event()?,
+            position,
+        })
+    }
+
+    /// The event as written, whether or not it has its place yet.
+    fn into_new_event(self) -> Result<NewEvent, PersistenceError> {
+        Ok(NewEvent {
+            id: EventId::from_stored(self.id),
+            tenant_id: tenant_id(&self.tenant_id)?,
+            customer_id: self.customer_id.map(CustomerId::from_stored),
+            event_type: parse_text("event type", &self.event_type, EventType::parse)?,
+            occurred_at: self.occurred_at.and_utc(),
+            data: self.data,
         })
     }
 }
@@ -149,6 +155,33 @@ impl EventRecords for Tx<'_> {
             query = query.filter(events::customer_id.eq(customer.as_str()));
         }
         all_records(self.conn, query, EventRow::into_domain)
+    }
+
+    fn customer_events(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        types: &[EventType],
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        let types: Vec<&str> = types.iter().map(|kind| kind.as_str()).collect();
+        // The customer index covers placed events; a customer has few events of these types.
+        all_records(
+            self.conn,
+            events::table
+                .filter(events::tenant_id.eq(tenant.as_str()))
+                .filter(events::customer_id.eq(customer.as_str()))
+                .filter(events::event_type.eq_any(types))
+                .select(EventRow::as_select()),
+            EventRow::into_new_event,
+        )
+    }
+
+    fn replace_event_data(&mut self, event: &EventId, data: &str) -> Result<(), StoreError> {
+        diesel::update(events::table.find(event.as_str()))
+            .set(events::data.eq(data))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
     }
 
     fn forget_events_before(

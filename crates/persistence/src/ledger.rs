@@ -301,6 +301,24 @@ impl IdempotencyRecords for Tx<'_> {
         Ok(())
     }
 
+    fn redact_responses_naming(
+        &mut self,
+        tenant: &TenantId,
+        needle: &str,
+        replacement: &str,
+    ) -> Result<u64, StoreError> {
+        // The needle is an id (letters, digits, hyphens): nothing in it is a LIKE wildcard.
+        let redacted = diesel::update(
+            idempotency_keys::table
+                .filter(idempotency_keys::tenant_id.eq(tenant.as_str()))
+                .filter(idempotency_keys::response_body.like(format!("%{needle}%"))),
+        )
+        .set(idempotency_keys::response_body.eq(replacement))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(redacted as u64)
+    }
+
     fn forget_idempotency_before(
         &mut self,
         before: DateTime<Utc>,

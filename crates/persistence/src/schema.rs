@@ -71,6 +71,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         points_expire_next_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 

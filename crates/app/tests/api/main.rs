@@ -14,6 +14,7 @@ mod cli;
 mod concurrency;
 mod cors;
 mod customers;
+mod erasure;
 mod events;
 mod health;
 mod idempotency;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::posting::{expire_due_points, may_have_expired_points, post_to_account};
-use super::{Caller, Loyalty, lock_customer, program_of, tenant_of};
+use super::{Caller, Loyalty, live, lock_live_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::activity::{Purchase, plan_adjustment, plan_purchase, plan_reversal, plan_visit};
 use crate::auth::{Principal, Role};
@@ -74,7 +74,7 @@ impl Loyalty {
         plan: &mut Planner<'_>,
     ) -> Result<Posted, LoyaltyError> {
         let program = program_of(uow, tenant)?;
-        let mut customer = lock_customer(uow, tenant, customer_id)?;
+        let mut customer = lock_live_customer(uow, tenant, customer_id)?;
         let now = self.now();
         // Plans read the balance (an adjustment may not overdraw it): points past their expiry
         // leave it first. Only when the account says some may be due: otherwise the posting's
@@ -211,8 +211,10 @@ impl Loyalty {
     ) -> Result<Page<LedgerEntry>, LoyaltyError> {
         let tenant = caller.tenant_as(Role::Staff)?;
         self.page(page, |uow| {
-            uow.customer(tenant, customer_id)?
-                .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            live(
+                uow.customer(tenant, customer_id)?
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?,
+            )?;
             Ok(uow.entries(tenant, customer_id, page)?)
         })
     }

@@ -1,7 +1,7 @@
 //! Customers: enrolment, look-ups, lists and profile changes.
 
 use super::posting::{customer_as_of, may_have_expired_points};
-use super::{Loyalty, lock_customer, program_of, tenant_of};
+use super::{Loyalty, live, lock_live_customer, program_of, tenant_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
 use crate::customer::{
@@ -105,6 +105,7 @@ impl Loyalty {
                 tier: program.standing(0),
                 created_at: now,
                 updated_at: now,
+                erased_at: None,
             };
             uow.insert_customer(&customer)?;
             self.outbox()
@@ -170,7 +171,8 @@ impl Loyalty {
         let program = self.program_for_display(tenant)?;
         let now = self.now();
         let customer = reading_one(self.store.as_ref(), |uow| Ok(uow.customer(tenant, id)?))?
-            .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+            .ok_or(LoyaltyError::NotFound(Resource::Customer))
+            .and_then(live)?;
         // One statement while nothing can have expired; the customer and the lots in one
         // snapshot when something may have.
         let customer = if may_have_expired_points(&customer, now) {
@@ -195,7 +197,7 @@ impl Loyalty {
         let tenant = caller.tenant_as(Role::Staff)?;
         let now = self.now();
         within(self.store.as_ref(), |uow| {
-            let mut customer = lock_customer(uow, tenant, id)?;
+            let mut customer = lock_live_customer(uow, tenant, id)?;
             let country = tenant_of(uow, tenant)?.country;
             let clean = changes.applied_to(&customer).clean(country)?;
             ensure_identifiable(
@@ -228,7 +230,7 @@ impl Loyalty {
         let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
         let now = self.now();
         within(self.store.as_ref(), |uow| {
-            let mut customer = lock_customer(uow, tenant, id)?;
+            let mut customer = lock_live_customer(uow, tenant, id)?;
             customer.card_token.clone_from(&card_token);
             customer.updated_at = now;
             uow.update_customer(&customer)?;

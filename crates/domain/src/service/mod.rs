@@ -13,6 +13,7 @@ mod feed;
 mod idempotency;
 mod outbox;
 mod posting;
+mod privacy;
 mod program;
 mod rewards;
 mod sweep;
@@ -23,6 +24,7 @@ mod webhooks;
 pub use activity::Posted;
 pub use card::CardView;
 pub use customers::CustomerChanges;
+pub use privacy::CustomerRecord;
 pub use sweep::{SweepFailure, SweepReport, SweptItem};
 pub use vouchers::{Cancelled, Redeemed};
 pub use webhooks::WebhookSettings;
@@ -198,6 +200,24 @@ fn program_of(uow: &mut dyn UnitOfWork, tenant: &TenantId) -> Result<Program, Lo
 fn tenant_of(uow: &mut dyn UnitOfWork, tenant: &TenantId) -> Result<Tenant, LoyaltyError> {
     uow.tenant(tenant)?
         .ok_or(LoyaltyError::NotFound(Resource::Tenant))
+}
+
+/// The customer, unless they were erased: a client can no longer read or change an erased
+/// customer (the service itself still closes their vouchers and expires their points).
+fn live(customer: Customer) -> Result<Customer, LoyaltyError> {
+    match customer.erased_at {
+        Some(_) => Err(LoyaltyError::CustomerErased),
+        None => Ok(customer),
+    }
+}
+
+/// [`lock_customer`], for a change a client asked for: an erased customer is refused.
+fn lock_live_customer(
+    uow: &mut dyn UnitOfWork,
+    tenant: &TenantId,
+    id: &CustomerId,
+) -> Result<Customer, LoyaltyError> {
+    live(lock_customer(uow, tenant, id)?)
 }
 
 /// Reads the customer and holds it against concurrent writers until the transaction ends.

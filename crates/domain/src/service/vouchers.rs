@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::Outbox;
 use super::posting::{customer_as_of, post_to_account};
-use super::{Caller, Loyalty, lock_customer, program_of};
+use super::{Caller, Loyalty, lock_customer, lock_live_customer, program_of};
 use crate::LoyaltyError;
 use crate::auth::{Principal, Role};
 use crate::customer::Customer;
@@ -35,7 +35,7 @@ pub struct Cancelled {
 
 /// The voucher as a reader should see it at `now`: an issued voucher past its expiry reads
 /// expired even before the sweep marks it.
-fn as_of(mut voucher: Voucher, now: DateTime<Utc>) -> Voucher {
+pub(super) fn as_of(mut voucher: Voucher, now: DateTime<Utc>) -> Voucher {
     voucher.status = voucher.status_at(now);
     voucher
 }
@@ -114,7 +114,7 @@ impl Loyalty {
         let tenant = caller.principal.tenant_as(Role::Staff)?;
         let now = self.now();
         self.idempotently(caller.principal, tenant, idempotent, |uow| {
-            let mut customer = lock_customer(uow, tenant, customer_id)?;
+            let mut customer = lock_live_customer(uow, tenant, customer_id)?;
             let mut reward = uow
                 .reward_for_update(tenant, reward_id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Reward))?;

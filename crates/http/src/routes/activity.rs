@@ -62,7 +62,7 @@ fn visit_response(posted: &Posted) -> Rendered {
     responses(
         (status = 201, description = "The visit is on the ledger: a stamp, the program's points, and the milestone voucher when it completed a card.", body = VisitResponse),
         (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
         (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
         (status = 422, description = "`visit_too_soon` (with `next_allowed_at`): the program's minimum time between visits has not passed. `validation_failed`: a field is out of range. `idempotency_key_reused`: the key was used with another body. `points_overflow`: the balance would pass its limit."),
     ),
@@ -128,7 +128,7 @@ fn purchase_response(posted: &Posted) -> Rendered {
     responses(
         (status = 201, description = "The purchase is on the ledger with the points its spend earned.", body = PurchaseResponse),
         (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
         (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
         (status = 422, description = "`currency_mismatch` (with `expected_currency`): the tenant trades in another currency. `validation_failed`: the amount is not positive or is below the program's minimum. `idempotency_key_reused`, `points_overflow`."),
     ),
@@ -204,7 +204,7 @@ fn adjustment_response(posted: &Posted) -> Rendered {
     responses(
         (status = 201, description = "The adjustment is on the ledger.", body = AdjustmentResponse),
         (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
         (status = 409, description = "`conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
         (status = 422, description = "`insufficient_points` (with `balance` and `requested`): a deduction would take the balance below zero without `allow_negative`. `validation_failed`: zero points or no reason. `idempotency_key_reused`, `points_overflow`."),
     ),
@@ -320,7 +320,7 @@ pub(crate) async fn reverse(
     params(("id" = String, Path, description = "The customer's id."), PageQuery),
     responses(
         (status = 200, description = "The customer's ledger, newest first.", body = PageView<LedgerEntryView>),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
     ),
     security(("bearer" = []))
 )]

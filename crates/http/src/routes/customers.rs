@@ -146,7 +146,7 @@ pub(crate) async fn list(
     params(("id" = String, Path, description = "The customer's id.")),
     responses(
         (status = 200, description = "The customer with their account's totals and tier.", body = CustomerView),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
     ),
     security(("bearer" = []))
 )]
@@ -171,7 +171,7 @@ pub(crate) async fn show(
     request_body = CustomerChangesBody,
     responses(
         (status = 200, description = "The customer as changed.", body = CustomerView),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
         (status = 409, description = "`customer_exists` (with `field` and `existing_id`): another customer has this identifier. `conflict`: concurrent changes won repeatedly; retrying is safe."),
         (status = 422, description = "`validation_failed` (with `errors`): a value is not valid, or no identifier would remain."),
     ),
@@ -206,7 +206,7 @@ pub(crate) async fn update(
     params(("id" = String, Path, description = "The customer's id.")),
     responses(
         (status = 200, description = "The customer with their new card token.", body = CustomerView),
-        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant."),
+        (status = 404, description = "`customer_not_found`: no customer has this id in the tenant. `customer_erased`: the customer was erased."),
     ),
     security(("bearer" = []))
 )]

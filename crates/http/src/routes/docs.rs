@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use super::{activity, cards, customers, health, keys, metrics, program, public_tenant};
-use super::{feed, redemptions, rewards, tenants, webhooks};
+use super::{feed, privacy, redemptions, rewards, tenants, webhooks};
 use crate::ApiError;
 use crate::openapi::SharedResponses;
 
@@ -59,6 +59,8 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         customers::show,
         customers::update,
         customers::rotate_card_token,
+        privacy::erase,
+        privacy::export,
         activity::visit,
         activity::purchase,
         activity::adjust,

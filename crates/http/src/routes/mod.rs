@@ -9,6 +9,7 @@ mod feed;
 mod health;
 mod keys;
 mod metrics;
+mod privacy;
 mod program;
 mod public_tenant;
 mod redemptions;
@@ -150,7 +151,12 @@ fn endpoints() -> Vec<Endpoint> {
             vec![
                 get(web::get().to(customers::show)),
                 (Method::PATCH, web::patch().to(customers::update)),
+                (Method::DELETE, web::delete().to(privacy::erase)),
             ],
+        ),
+        endpoint(
+            "/api/v1/customers/{id}/export",
+            vec![get(web::get().to(privacy::export))],
         ),
         endpoint(
             "/api/v1/customers/{id}/card-token",

@@ -54,7 +54,7 @@ fn redeemed_response(redeemed: &Redeemed) -> Rendered {
     responses(
         (status = 201, description = "The voucher, with the customer's account after the spend.", body = RedeemedResponse),
         (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`: the `Idempotency-Key` header is missing or unusable."),
-        (status = 404, description = "`customer_not_found`, `reward_not_found`: the tenant has no such customer or reward."),
+        (status = 404, description = "`customer_not_found`, `reward_not_found`: the tenant has no such customer or reward. `customer_erased`: the customer was erased."),
         (status = 409, description = "`out_of_stock`: the reward's stock is used up. `conflict`: concurrent changes won repeatedly; retrying with the same key is safe."),
         (status = 422, description = "`insufficient_points` (with `balance` and `requested`): the balance does not cover the reward. `reward_inactive`: the reward takes no new redemptions. `idempotency_key_reused`: the key was used with another body."),
     ),

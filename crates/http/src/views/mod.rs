@@ -275,6 +275,11 @@ pub(crate) struct CustomerView {
 }
 
 impl CustomerView {
+    /// The fields that say who the customer is: what erasure takes from every copy of the view
+    /// the service keeps.
+    pub(crate) const PERSONAL_FIELDS: [&'static str; 5] =
+        ["name", "phone", "email", "external_id", "card_token"];
+
     /// The customer as the `account` of a change's answer: without the card token.
     pub(crate) fn account(customer: Customer) -> Self {
         Self {

@@ -1,0 +1,128 @@
+//! A customer's rights over their data: erasure, and a copy of everything held about them.
+
+use super::posting::customer_as_of;
+use super::vouchers::as_of;
+use super::{Loyalty, live, lock_customer, program_of};
+use crate::LoyaltyError;
+use crate::auth::{Principal, Role};
+use crate::customer::Customer;
+use crate::error::Resource;
+use crate::events::EventType;
+use crate::ids::CustomerId;
+use crate::ledger::LedgerEntry;
+use crate::lots::Lot;
+use crate::page::{MAX_LIMIT, PageRequest};
+use crate::secrets::url_token;
+use crate::store::{VoucherFilter, reading, within};
+use crate::voucher::Voucher;
+
+/// The events whose data is the customer's account, personal data included.
+const EVENTS_WITH_PERSONAL_DATA: [EventType; 3] = [
+    EventType::CustomerCreated,
+    EventType::CustomerUpdated,
+    EventType::TierChanged,
+];
+
+/// Everything held about one customer, for a subject access request.
+#[derive(Debug, Clone)]
+pub struct CustomerRecord {
+    pub customer: Customer,
+    /// Every ledger entry, newest first.
+    pub entries: Vec<LedgerEntry>,
+    /// Every voucher, newest first, as a tenant admin sees it.
+    pub vouchers: Vec<Voucher>,
+    /// The lots that still hold points.
+    pub lots: Vec<Lot>,
+}
+
+impl Loyalty {
+    /// Erases the customer (tenant admin): their name, phone, email, external id and card token,
+    /// also where stored answers to earlier requests and the feed's events hold them. Their
+    /// account, ledger and vouchers stay, so the tenant's totals still add up; a `customer.erased`
+    /// event tells integrations to forget them too. Erasing an erased customer does nothing.
+    pub fn erase_customer(&self, caller: &Principal, id: &CustomerId) -> Result<(), LoyaltyError> {
+        let tenant = caller.tenant_as(Role::TenantAdmin)?;
+        let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
+        let now = self.now();
+        within(self.store.as_ref(), |uow| {
+            let mut customer = lock_customer(uow, tenant, id)?;
+            if customer.erased_at.is_some() {
+                return Ok(());
+            }
+            customer.erase(card_token.clone(), now);
+            uow.update_customer(&customer)?;
+            // Any stored answer naming the customer may hold their data (an enrolment's holds
+            // all of it); a retry of that request gets this in its place.
+            let erased = serde_json::json!({"customer_id": customer.id, "erased": true});
+            uow.redact_responses_naming(tenant, customer.id.as_str(), &erased.to_string())?;
+            // The feed's events keep what the account was at each change, not who it was.
+            for event in uow.customer_events(tenant, &customer.id, &EVENTS_WITH_PERSONAL_DATA)? {
+                let data = self
+                    .events
+                    .without_personal_data(&event.data)
+                    .map_err(LoyaltyError::Render)?;
+                uow.replace_event_data(&event.id, &data)?;
+            }
+            self.outbox()
+                .customer(uow, EventType::CustomerErased, &customer, now)?;
+            Ok(())
+        })
+    }
+
+    /// Everything held about the customer (tenant admin), in one snapshot.
+    pub fn customer_record(
+        &self,
+        caller: &Principal,
+        id: &CustomerId,
+    ) -> Result<CustomerRecord, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::TenantAdmin)?;
+        let now = self.now();
+        reading(self.store.as_ref(), |uow| {
+            let customer = uow
+                .customer(tenant, id)?
+                .ok_or(LoyaltyError::NotFound(Resource::Customer))
+                .and_then(live)?;
+            let program = program_of(uow, tenant)?;
+            let customer = customer_as_of(uow, customer, now)?.standing_under(&program);
+            let entries = all_pages(|page| Ok(uow.entries(tenant, id, page)?), |e| e.id.as_str())?;
+            let filter = VoucherFilter {
+                status: None,
+                customer_id: Some(id.clone()),
+            };
+            let vouchers = all_pages(
+                |page| Ok(uow.vouchers(tenant, &filter, now, page)?),
+                |v| v.id.as_str(),
+            )?
+            .into_iter()
+            .map(|voucher| as_of(voucher, now).as_seen_by(Role::TenantAdmin))
+            .collect();
+            let lots = uow.open_lots(tenant, id)?;
+            Ok(CustomerRecord {
+                customer,
+                entries,
+                vouchers,
+                lots,
+            })
+        })
+    }
+}
+
+/// Every item of a list, read page by page (each page is one bounded query).
+fn all_pages<T>(
+    mut fetch: impl FnMut(&PageRequest) -> Result<Vec<T>, LoyaltyError>,
+    key: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, LoyaltyError> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(MAX_LIMIT);
+    loop {
+        let mut fetched = fetch(&page)?;
+        let more = fetched.len() > MAX_LIMIT as usize;
+        fetched.truncate(MAX_LIMIT as usize);
+        let last = fetched.last().map(|item| key(item).to_owned());
+        all.extend(fetched);
+        match last {
+            Some(after) if more => page.after = Some(after),
+            _ => return Ok(all),
+        }
+    }
+}
