@@ -1,6 +1,6 @@
 //! A tenant's local time: its days start and end at its own midnight, whatever the offset from
 //! UTC that day (daylight saving time included). Instants are stored in UTC; a "day" in a rule
-//! (points expiring at the end of one, reports by day) is the tenant's local day.
+//! (points expiring at the end of one) is the tenant's local day.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone as _, Utc};
 use chrono_tz::Tz;
@@ -12,12 +12,6 @@ pub struct TimeZone(Tz);
 impl Default for TimeZone {
     fn default() -> Self {
         Self(Tz::UTC)
-    }
-}
-
-impl std::fmt::Display for TimeZone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 

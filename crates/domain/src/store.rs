@@ -217,13 +217,16 @@ pub trait IdempotencyRecords {
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<(), StoreError>;
-    /// Replaces the stored answer of every record of the tenant whose answer holds `needle` (a
-    /// record's id) with `replacement`; returns how many.
+    /// Replaces the stored answer of every record of the tenant claimed within `claimed` (from,
+    /// until before) whose answer holds `needle` (a record's id) with `replacement`, and forgets the
+    /// request's fingerprint (a retry of it is then refused as a reused key, never run again);
+    /// returns how many.
     fn redact_responses_naming(
         &mut self,
         tenant: &TenantId,
         needle: &str,
         replacement: &str,
+        claimed: (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<u64, StoreError>;
     /// Deletes up to `limit` records of every tenant claimed before `before`; returns how many.
     fn forget_idempotency_before(
@@ -444,6 +447,13 @@ pub trait WebhookRecords {
     ) -> Result<Vec<Delivery>, StoreError>;
     /// The deliveries pending to enabled endpoints, across tenants.
     fn delivery_queue(&mut self) -> Result<DeliveryQueue, StoreError>;
+    /// Forgets what receivers answered to deliveries of the customer's events (a receiver may
+    /// have echoed the event back).
+    fn forget_answers_about(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+    ) -> Result<(), StoreError>;
 }
 
 /// Everything a use case may touch inside one transaction.

@@ -199,6 +199,10 @@ struct IdempotencyRow<'a> {
 /// The API key id of records made before keys were scoped: they answer for the whole tenant.
 const UNSCOPED: &str = "";
 
+/// What a redacted record keeps as its request's fingerprint: no request hashes to it, so a retry
+/// is refused as a reused key rather than matched by a hash of the person's data.
+const FORGOTTEN_FINGERPRINT: &str = "forgotten";
+
 impl IdempotencyRecords for Tx<'_> {
     fn idempotency(
         &mut self,
@@ -306,14 +310,20 @@ impl IdempotencyRecords for Tx<'_> {
         tenant: &TenantId,
         needle: &str,
         replacement: &str,
+        (from, until): (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<u64, StoreError> {
         // The needle is an id (letters, digits, hyphens): nothing in it is a LIKE wildcard.
         let redacted = diesel::update(
             idempotency_keys::table
+                .filter(idempotency_keys::created_at.ge(naive(from)))
+                .filter(idempotency_keys::created_at.lt(naive(until)))
                 .filter(idempotency_keys::tenant_id.eq(tenant.as_str()))
                 .filter(idempotency_keys::response_body.like(format!("%{needle}%"))),
         )
-        .set(idempotency_keys::response_body.eq(replacement))
+        .set((
+            idempotency_keys::response_body.eq(replacement),
+            idempotency_keys::fingerprint.eq(FORGOTTEN_FINGERPRINT),
+        ))
         .execute(self.conn)
         .map_err(store_error)?;
         Ok(redacted as u64)

@@ -227,4 +227,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(events, webhook_deliveries);
+diesel::allow_tables_to_appear_in_same_query!(events, webhook_deliveries, webhook_attempts);

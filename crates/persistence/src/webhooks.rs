@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use loyalty_domain::StoreError;
 use loyalty_domain::events::EventType;
-use loyalty_domain::ids::{EventId, WebhookId};
+use loyalty_domain::ids::{CustomerId, EventId, WebhookId};
 use loyalty_domain::page::PageRequest;
 use loyalty_domain::store::WebhookRecords;
 use loyalty_domain::tenant::TenantId;
@@ -491,6 +491,24 @@ impl WebhookRecords for Tx<'_> {
                 })
             })
             .collect::<Result<_, StoreError>>()
+    }
+
+    fn forget_answers_about(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+    ) -> Result<(), StoreError> {
+        let their_events = events::table
+            .filter(events::tenant_id.eq(tenant.as_str()))
+            .filter(events::customer_id.eq(customer.as_str()))
+            .select(events::id);
+        diesel::update(
+            webhook_attempts::table.filter(webhook_attempts::event_id.eq_any(their_events)),
+        )
+        .set(webhook_attempts::response_excerpt.eq(None::<String>))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(())
     }
 
     fn delivery_queue(&mut self) -> Result<DeliveryQueue, StoreError> {

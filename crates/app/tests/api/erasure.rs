@@ -85,9 +85,10 @@ on_both_backends! {
                 assert_eq!(rows_holding(&app, table, column, text), 0, "{text} in {table}.{column}");
             }
         }
-        // A retried enrolment gets the erased answer, not the person back.
+        // A retried enrolment is refused: it neither brings the person back nor replays them.
         let (status, replayed) = app.call("POST", "/api/v1/customers", &acme.staff, Some("enrol-1"), Some(enrolment)).await;
-        assert_eq!((status, replayed), (201, json!({"customer_id": customer, "erased": true})));
+        assert_eq!((status, replayed["code"].as_str()), (422, Some("idempotency_key_reused")), "{replayed}");
+        assert_eq!(app.db.scalar("SELECT COUNT(*) AS n FROM customers"), 1, "not enrolled again");
 
         // The ledger and vouchers stay, with their amounts.
         assert_eq!(app.db.scalar("SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) AS n FROM ledger_entries"), points_before);

@@ -179,7 +179,8 @@ impl Loyalty {
             reading(self.store.as_ref(), |uow| {
                 let customer = uow
                     .customer(tenant, id)?
-                    .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+                    .ok_or(LoyaltyError::NotFound(Resource::Customer))
+                    .and_then(live)?;
                 customer_as_of(uow, customer, now)
             })?
         } else {

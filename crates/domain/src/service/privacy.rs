@@ -1,5 +1,7 @@
 //! A customer's rights over their data: erasure, and a copy of everything held about them.
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use super::posting::customer_as_of;
 use super::vouchers::as_of;
 use super::{Loyalty, live, lock_customer, program_of};
@@ -14,7 +16,11 @@ use crate::lots::Lot;
 use crate::page::{MAX_LIMIT, PageRequest};
 use crate::secrets::url_token;
 use crate::store::{VoucherFilter, reading, within};
+use crate::tenant::TenantId;
 use crate::voucher::Voucher;
+
+/// How much of the stored answers one redaction statement goes through.
+const REDACTION_WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// The events whose data is the customer's account, personal data included.
 const EVENTS_WITH_PERSONAL_DATA: [EventType; 3] = [
@@ -37,24 +43,22 @@ pub struct CustomerRecord {
 
 impl Loyalty {
     /// Erases the customer (tenant admin): their name, phone, email, external id and card token,
-    /// also where stored answers to earlier requests and the feed's events hold them. Their
-    /// account, ledger and vouchers stay, so the tenant's totals still add up; a `customer.erased`
-    /// event tells integrations to forget them too. Erasing an erased customer does nothing.
+    /// also where stored answers to earlier requests, the feed's events and webhook receivers'
+    /// answers hold them. Their account, ledger and vouchers stay, so the tenant's totals still
+    /// add up; a `customer.erased` event tells integrations to forget them too. Erasing an erased
+    /// customer goes over the copies again and changes nothing else.
     pub fn erase_customer(&self, caller: &Principal, id: &CustomerId) -> Result<(), LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
         let card_token = url_token::<16>().map_err(LoyaltyError::Randomness)?;
         let now = self.now();
-        within(self.store.as_ref(), |uow| {
+        let enrolled_at = within(self.store.as_ref(), |uow| {
             let mut customer = lock_customer(uow, tenant, id)?;
-            if customer.erased_at.is_some() {
-                return Ok(());
+            if customer.erased_at.is_none() {
+                customer.erase(card_token.clone(), now);
+                uow.update_customer(&customer)?;
+                self.outbox()
+                    .customer(uow, EventType::CustomerErased, &customer, now)?;
             }
-            customer.erase(card_token.clone(), now);
-            uow.update_customer(&customer)?;
-            // Any stored answer naming the customer may hold their data (an enrolment's holds
-            // all of it); a retry of that request gets this in its place.
-            let erased = serde_json::json!({"customer_id": customer.id, "erased": true});
-            uow.redact_responses_naming(tenant, customer.id.as_str(), &erased.to_string())?;
             // The feed's events keep what the account was at each change, not who it was.
             for event in uow.customer_events(tenant, &customer.id, &EVENTS_WITH_PERSONAL_DATA)? {
                 let data = self
@@ -63,10 +67,39 @@ impl Loyalty {
                     .map_err(LoyaltyError::Render)?;
                 uow.replace_event_data(&event.id, &data)?;
             }
-            self.outbox()
-                .customer(uow, EventType::CustomerErased, &customer, now)?;
-            Ok(())
-        })
+            uow.forget_answers_about(tenant, &customer.id)?;
+            Ok(customer.created_at)
+        })?;
+        self.redact_stored_answers(tenant, id, enrolled_at, now)
+    }
+
+    /// Replaces every stored answer that names the customer (an enrolment's holds all their
+    /// data; a change's, their account): those since `enrolled_at`, as none can be older. Runs
+    /// after the erasure committed, when no change of the customer can store a new one: first
+    /// the records older than the idempotency TTL (the sweep normally deleted them already), then
+    /// an hour of records per short transaction, so no statement scans every record of a busy
+    /// tenant at once.
+    fn redact_stored_answers(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        enrolled_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), LoyaltyError> {
+        let erased = serde_json::json!({"customer_id": id, "erased": true}).to_string();
+        let recent = (now - self.idempotency_ttl).max(enrolled_at);
+        let mut windows = vec![(enrolled_at, recent)];
+        let mut from = recent;
+        while from <= now {
+            windows.push((from, from + REDACTION_WINDOW));
+            from += REDACTION_WINDOW;
+        }
+        for window in windows {
+            within(self.store.as_ref(), |uow| {
+                Ok(uow.redact_responses_naming(tenant, id.as_str(), &erased, window)?)
+            })?;
+        }
+        Ok(())
     }
 
     /// Everything held about the customer (tenant admin), in one snapshot.

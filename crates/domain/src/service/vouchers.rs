@@ -238,13 +238,12 @@ impl Loyalty {
                 VoucherStatus::Cancelled,
                 &caller.provenance(now),
             )?;
-            // A free (milestone) voucher refunds nothing: its account is read as it is.
+            // A free (milestone) voucher refunds nothing: its account is read as it is, locked,
+            // so an erasure cannot commit between this read and the stored answer.
             let customer = match refunded_to {
                 Some(customer) => customer,
                 None => {
-                    let customer = uow
-                        .customer(tenant, &voucher.customer_id)?
-                        .ok_or(LoyaltyError::NotFound(Resource::Customer))?;
+                    let customer = lock_customer(uow, tenant, &voucher.customer_id)?;
                     customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?)
                 }
             };

@@ -32,8 +32,8 @@ pub(crate) struct NewTenantBody {
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
-    /// An IANA time zone name (default `UTC`): the tenant's days, when points expire and
-    /// reports by day, end at its midnight.
+    /// An IANA time zone name (default `UTC`): the tenant's days (when points expire) end at
+    /// its midnight.
     time_zone: Option<String>,
     primary_domain: Option<String>,
     subdomain: Option<String>,

@@ -53,7 +53,7 @@ pub(crate) struct TenantView {
     loyalty_type: LoyaltyType,
     country: String,
     currency: String,
-    /// The IANA time zone whose days the tenant's rules and reports follow.
+    /// The IANA time zone whose days the tenant's rules follow.
     time_zone: String,
     primary_domain: Option<String>,
     subdomain: Option<String>,
