@@ -359,9 +359,15 @@ pub trait EventRecords {
     /// after every place given before (places only grow, even once old events are deleted), in
     /// the order they were written, and queues a pending delivery of each, due at `now`, to
     /// every enabled webhook endpoint of its tenant that subscribes to its type; returns how
-    /// many events it placed. One placement runs at a time: None when another is running (it
-    /// places what this one would have, or the next one does).
-    fn place_events(&mut self, limit: i64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError>;
+    /// many events it placed. One placement runs at a time: with `wait`, this one waits for a
+    /// running one to end (and then places what is left); without, it returns None at once (the
+    /// running one places what this one would have, or the next one does).
+    fn place_events(
+        &mut self,
+        limit: i64,
+        now: DateTime<Utc>,
+        wait: bool,
+    ) -> Result<Option<u64>, StoreError>;
     /// Up to `limit` of the tenant's placed events after `after` (a place), in place order.
     fn events(
         &mut self,

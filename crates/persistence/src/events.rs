@@ -91,13 +91,23 @@ impl EventRecords for Tx<'_> {
         Ok(())
     }
 
-    fn place_events(&mut self, limit: i64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError> {
+    fn place_events(
+        &mut self,
+        limit: i64,
+        now: DateTime<Utc>,
+        wait: bool,
+    ) -> Result<Option<u64>, StoreError> {
         if let DbConnection::Postgres(pg) = &mut *self.conn {
-            let acquired: Acquired =
-                diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS acquired")
-                    .bind::<BigInt, _>(PLACEMENT_LOCK_KEY)
-                    .get_result(pg)
-                    .map_err(store_error)?;
+            // Waiting is bounded by the session's lock timeout.
+            let lock = if wait {
+                "SELECT pg_advisory_xact_lock($1) IS NOT NULL AS acquired"
+            } else {
+                "SELECT pg_try_advisory_xact_lock($1) AS acquired"
+            };
+            let acquired: Acquired = diesel::sql_query(lock)
+                .bind::<BigInt, _>(PLACEMENT_LOCK_KEY)
+                .get_result(pg)
+                .map_err(store_error)?;
             if !acquired.acquired {
                 return Ok(None);
             }

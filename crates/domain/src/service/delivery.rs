@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Loyalty;
-use super::feed::PLACE_BATCHES_PER_READ;
+use super::feed::{PLACE_BATCHES_PER_READ, Placement};
 use crate::LoyaltyError;
 use crate::store::{reading, within};
 use crate::webhooks::{
@@ -24,7 +24,7 @@ impl Loyalty {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<DeliveryJob>, LoyaltyError> {
-        self.place_events(PLACE_BATCHES_PER_READ)?;
+        self.place_events(PLACE_BATCHES_PER_READ, Placement::SkipIfRunning)?;
         let now = self.now();
         let lease_until = now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -15,10 +15,20 @@ pub(super) const PLACE_BATCHES_PER_READ: usize = 5;
 /// Old events deleted per transaction.
 const FORGET_BATCH: i64 = 1_000;
 
+/// What a placement does when another is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// Waits for it, then places what is left: a feed read, which must show every event that
+    /// committed before it.
+    Wait,
+    /// Leaves the work to it: background work, which comes round again.
+    SkipIfRunning,
+}
+
 impl Loyalty {
     /// The tenant's events after the request's cursor, oldest first (tenant admin). Events that
-    /// committed since the last placement are placed first, so a reader sees its own changes at
-    /// once.
+    /// committed since the last placement are placed first (after a placement running meanwhile,
+    /// such as the webhook deliverer's, ends), so a reader sees its own changes at once.
     pub fn events(
         &self,
         caller: &Principal,
@@ -26,7 +36,7 @@ impl Loyalty {
         request: &FeedRequest,
     ) -> Result<EventPage, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
-        self.place_events(PLACE_BATCHES_PER_READ)?;
+        self.place_events(PLACE_BATCHES_PER_READ, Placement::Wait)?;
         let limit = i64::from(request.limit);
         let items = reading(self.store.as_ref(), |uow| {
             Ok(uow.events(tenant, filter, request.after, limit)?)
@@ -35,13 +45,19 @@ impl Loyalty {
     }
 
     /// Gives committed events without a place in the feed their places, up to `batches`
-    /// batches; returns how many. Another placement running meanwhile ends this one early.
-    pub(super) fn place_events(&self, batches: usize) -> Result<u64, LoyaltyError> {
+    /// batches; returns how many. Another placement running meanwhile is waited for, or ends this
+    /// one early, as `placement` says.
+    pub(super) fn place_events(
+        &self,
+        batches: usize,
+        placement: Placement,
+    ) -> Result<u64, LoyaltyError> {
         let mut placed = 0;
         let now = self.now();
+        let wait = placement == Placement::Wait;
         for _ in 0..batches {
             let batch = within(self.store.as_ref(), |uow| {
-                Ok(uow.place_events(PLACE_BATCH, now)?)
+                Ok(uow.place_events(PLACE_BATCH, now, wait)?)
             })?;
             let Some(count) = batch else {
                 return Ok(placed);
@@ -57,7 +73,7 @@ impl Loyalty {
     /// Places every event still waiting (the sweep does, so events are placed and kept to their
     /// retention whether or not anyone reads the feed).
     pub(super) fn place_all_events(&self) -> Result<u64, LoyaltyError> {
-        self.place_events(usize::MAX)
+        self.place_events(usize::MAX, Placement::SkipIfRunning)
     }
 
     /// Deletes events older than the retention period, in bounded batches; returns how many.
