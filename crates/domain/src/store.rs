@@ -185,6 +185,14 @@ pub trait LedgerRecords {
         customer_id: &CustomerId,
         page: &PageRequest,
     ) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Up to `page.fetch_limit()` of the tenant's entries made within `made` (from, until
+    /// before) after the cursor, oldest id first.
+    fn tenant_entries(
+        &mut self,
+        tenant: &TenantId,
+        made: (DateTime<Utc>, DateTime<Utc>),
+        page: &PageRequest,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
 pub trait IdempotencyRecords {

@@ -16,6 +16,7 @@ mod cors;
 mod customers;
 mod erasure;
 mod events;
+mod exports;
 mod health;
 mod idempotency;
 mod isolation;

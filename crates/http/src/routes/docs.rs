@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use super::{activity, cards, customers, health, keys, metrics, program, public_tenant};
-use super::{feed, privacy, redemptions, rewards, tenants, webhooks};
+use super::{exports, feed, privacy, redemptions, rewards, tenants, webhooks};
 use crate::ApiError;
 use crate::openapi::SharedResponses;
 
@@ -45,6 +45,8 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         keys::issue,
         keys::revoke,
         feed::list,
+        exports::customers,
+        exports::ledger,
         webhooks::list,
         webhooks::create,
         webhooks::show,
@@ -84,6 +86,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "tenants", description = "Tenants and their first keys, for the platform admin."),
         (name = "api-keys", description = "A tenant admin's keys."),
         (name = "events", description = "The tenant's event feed: what happened to its customers, in commit order."),
+        (name = "exports", description = "The tenant's customers and ledger as CSV, for the owner's own tools."),
         (name = "webhooks", description = "Endpoints the tenant's events are delivered to, signed, at least once and in order."),
         (name = "program", description = "The tenant's loyalty rules."),
         (name = "customers", description = "Customers, for staff at the counter."),

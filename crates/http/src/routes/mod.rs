@@ -5,6 +5,7 @@ mod cards;
 mod change;
 mod customers;
 mod docs;
+mod exports;
 mod feed;
 mod health;
 mod keys;
@@ -109,6 +110,14 @@ fn endpoints() -> Vec<Endpoint> {
             vec![(Method::DELETE, web::delete().to(keys::revoke))],
         ),
         endpoint("/api/v1/events", vec![get(web::get().to(feed::list))]),
+        endpoint(
+            "/api/v1/exports/customers",
+            vec![get(web::get().to(exports::customers))],
+        ),
+        endpoint(
+            "/api/v1/exports/ledger",
+            vec![get(web::get().to(exports::ledger))],
+        ),
         endpoint(
             "/api/v1/webhooks",
             vec![
