@@ -98,6 +98,17 @@ impl EventRecords for Tx<'_> {
         wait: bool,
     ) -> Result<Option<u64>, StoreError> {
         if let DbConnection::Postgres(pg) = &mut *self.conn {
+            // A reader waits only when something is left to place: feed reads of every tenant
+            // would otherwise queue behind each other on the one lock.
+            let waiting = events::table
+                .filter(events::position.is_null())
+                .select(events::id)
+                .first::<String>(pg)
+                .optional()
+                .map_err(store_error)?;
+            if waiting.is_none() {
+                return Ok(Some(0));
+            }
             // Waiting is bounded by the session's lock timeout.
             let lock = if wait {
                 "SELECT pg_advisory_xact_lock($1) IS NOT NULL AS acquired"
