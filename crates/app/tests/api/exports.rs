@@ -83,7 +83,8 @@ on_both_backends! {
         assert_eq!(both[1][0], sat[1][0]);
 
         for (query, status) in [("from=2026-03-29&to=2026-03-28", 422), ("from=yesterday&to=2026-03-28", 400), ("to=2026-03-28", 400),
-            ("from=0001-01-01&to=9999-12-31", 200), ("from=2026-01-01&to=+262143-12-31", 400)] {
+            ("from=0001-01-01&to=9998-12-31", 200), ("from=2026-01-01&to=9999-12-31", 400),
+            ("from=2026-01-01&to=+262143-12-31", 400)] {
             let response = app.send("GET", &format!("/api/v1/exports/ledger?{query}"), &acme.admin, None, None).await;
             assert_eq!(response.status(), status, "{query}");
         }

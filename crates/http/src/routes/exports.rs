@@ -17,8 +17,8 @@ use crate::auth::Authenticated;
 use crate::views::timestamp;
 use crate::{ApiError, HttpState};
 
-/// The columns of the customers export: those the customer import reads, so an export can be
-/// imported again.
+/// The columns of the customers export: those the customer import is specified to read
+/// (`opening_points` and `opening_visits` carry the balance and the visits over).
 const CUSTOMER_COLUMNS: [&str; 6] = [
     "name",
     "phone",
@@ -55,11 +55,12 @@ pub(crate) struct LedgerExportQuery {
     to: String,
 }
 
-/// A day as a client writes it: `YYYY-MM-DD`, in years 1 to 9999 (what both databases store).
+/// A day as a client writes it: `YYYY-MM-DD`, in years 1 to 9998, so even the end of the last
+/// day (in the tenant's zone) is a time both databases store and compare as such.
 fn local_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .filter(|day| (1..=9999).contains(&day.year()))
+        .filter(|day| (1..=9998).contains(&day.year()))
         .ok_or_else(|| ApiError::InvalidQuery(format!("{name} must be a date as YYYY-MM-DD")))
 }
 
@@ -181,7 +182,12 @@ async fn stream_csv<E: Export>(
             };
             let page = match read_page(&state, &caller, &export, Some(after)).await {
                 Ok(page) => page,
-                Err(error) => return Some((Err(error), (state, caller, export, Next::Done))),
+                Err(error) => {
+                    // The status went out with the first page: this failure cuts the body
+                    // short, and only the log tells why.
+                    tracing::error!(error = ?error, "an export stopped part-way");
+                    return Some((Err(error), (state, caller, export, Next::Done)));
+                }
             };
             let (rows, next) = rows_of::<E>(page);
             Some((csv_bytes(None, rows), (state, caller, export, next)))
