@@ -1,6 +1,7 @@
 //! Webhook endpoints, their deliveries and attempts on diesel.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
@@ -462,23 +463,16 @@ impl WebhookRecords for Tx<'_> {
             .select(AttemptRow::as_select())
             .load(self.conn)
             .map_err(store_error)?;
-        let mut attempts = attempts.into_iter().peekable();
-        let mut by_event: Vec<(String, Vec<AttemptRow>)> = Vec::new();
-        while let Some(first) = attempts.next() {
-            let event_id = first.event_id.clone();
-            let mut group = vec![first];
-            while let Some(next) = attempts.next_if(|a| a.event_id == event_id) {
-                group.push(next);
-            }
-            by_event.push((event_id, group));
+        let mut by_event: HashMap<String, Vec<AttemptRow>> = HashMap::new();
+        for attempt in attempts {
+            by_event
+                .entry(attempt.event_id.clone())
+                .or_default()
+                .push(attempt);
         }
         rows.into_iter()
             .map(|row| {
-                let group = by_event
-                    .iter_mut()
-                    .find(|(id, _)| *id == row.event_id)
-                    .map(|(_, group)| std::mem::take(group))
-                    .unwrap_or_default();
+                let group = by_event.remove(&row.event_id).unwrap_or_default();
                 Ok(Delivery {
                     endpoint_id: WebhookId::from_stored(row.endpoint_id),
                     event_id: EventId::from_stored(row.event_id),

@@ -13,7 +13,7 @@ use crate::events::EventType;
 use crate::ids::CustomerId;
 use crate::ledger::LedgerEntry;
 use crate::lots::Lot;
-use crate::page::{MAX_LIMIT, PageRequest};
+use crate::page::{MAX_LIMIT, Page, PageRequest};
 use crate::secrets::url_token;
 use crate::store::{VoucherFilter, reading, within};
 use crate::tenant::TenantId;
@@ -148,14 +148,12 @@ fn all_pages<T>(
     let mut all = Vec::new();
     let mut page = PageRequest::first(MAX_LIMIT);
     loop {
-        let mut fetched = fetch(&page)?;
-        let more = fetched.len() > MAX_LIMIT as usize;
-        fetched.truncate(MAX_LIMIT as usize);
-        let last = fetched.last().map(|item| key(item).to_owned());
-        all.extend(fetched);
-        match last {
-            Some(after) if more => page.after = Some(after),
-            _ => return Ok(all),
+        let fetched = Page::from_fetched(fetch(&page)?, &page, &key);
+        let more = fetched.next_cursor.is_some();
+        page.after = fetched.items.last().map(|item| key(item).to_owned());
+        all.extend(fetched.items);
+        if !more {
+            return Ok(all);
         }
     }
 }
