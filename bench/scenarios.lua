@@ -1,6 +1,7 @@
 -- wrk scenarios for `make bench`: `wrk ... -s bench/scenarios.lua -- <scenario>`.
 -- Environment: BENCH_KEY (a staff key of tenant bench-1), BENCH_REWARD (a reward id of it),
--- BENCH_ETAG (tenant-meta's ETag for host bench-1.example).
+-- BENCH_ETAG (tenant-meta's ETag for host bench-1.example), BENCH_ADMIN_KEY (a tenant admin key
+-- of it), BENCH_YEAR_FROM and BENCH_YEAR_TO (the 366 days the seeded ledger spreads over).
 -- Prints one line at the end: RESULT <requests> <req/s> <p50 ms> <p99 ms> <errors>, where errors
 -- are socket errors, time-outs and every answer of 400 or above.
 
@@ -8,6 +9,10 @@ local scenario
 local key = os.getenv("BENCH_KEY") or ""
 local reward = os.getenv("BENCH_REWARD") or ""
 local etag = os.getenv("BENCH_ETAG") or ""
+local admin_key = os.getenv("BENCH_ADMIN_KEY") or ""
+-- Every report covers the whole year: all 800,000 entries of bench-1, the most a report reads.
+local year = "from=" .. (os.getenv("BENCH_YEAR_FROM") or "") .. "&to=" .. (os.getenv("BENCH_YEAR_TO") or "")
+local top_by = { "visits", "spend", "points" }
 local hosts = { "bench-1.example", "bench-2.example", "bench-3.example", "localhost" }
 local threads = {}
 local counter = 0
@@ -53,6 +58,24 @@ local function customer_get()
   return wrk.format("GET", "/api/v1/customers/" .. customer(math.random(1, 80000)), auth())
 end
 
+-- Counter searches as staff type them: a first name's beginning, a surname (accents as typed or
+-- not), both, a phone's last four digits, an email's beginning.
+local name_queries = { "an", "zo%C3%AB", "zoe", "m%C3%BCl", "muller", "schm", "felix", "hanna%20k",
+  "ben%20schmidt", "bj%C3%B6rn", "we", "dubois" }
+
+local function search()
+  local kind = math.random(1, 3)
+  local q
+  if kind == 1 then
+    q = name_queries[math.random(1, #name_queries)]
+  elseif kind == 2 then
+    q = string.format("%04d", math.random(0, 9999))
+  else
+    q = "c" .. math.random(1, 80000)
+  end
+  return wrk.format("GET", "/api/v1/customers?limit=20&q=" .. q, auth())
+end
+
 local requests = {
   health_live = function() return wrk.format("GET", "/health/live") end,
   tenant_meta = function()
@@ -63,6 +86,17 @@ local requests = {
       { ["Host"] = "bench-1.example", ["If-None-Match"] = etag })
   end,
   customer_get = customer_get,
+  search = search,
+  report_summary = function()
+    return wrk.format("GET", "/api/v1/reports/summary?" .. year, { ["Authorization"] = "Bearer " .. admin_key })
+  end,
+  report_daily = function()
+    return wrk.format("GET", "/api/v1/reports/daily?" .. year, { ["Authorization"] = "Bearer " .. admin_key })
+  end,
+  report_top = function()
+    return wrk.format("GET", "/api/v1/reports/top-customers?limit=100&by=" .. top_by[math.random(1, 3)] .. "&" .. year,
+      { ["Authorization"] = "Bearer " .. admin_key })
+  end,
   visit = function()
     return change("/api/v1/customers/" .. customer(math.random(1, 10000)) .. "/visits", "{}")
   end,

@@ -49,6 +49,51 @@ impl TimeZone {
             })
     }
 
+    /// The zone's offset from UTC, in seconds, at `at`.
+    pub fn offset_at(&self, at: DateTime<Utc>) -> i32 {
+        self.0
+            .offset_from_utc_datetime(&at.naive_utc())
+            .fix()
+            .local_minus_utc()
+    }
+
+    /// The zone's offsets from UTC over `from` until before `until`, as spans in order, each
+    /// ending where the next begins and the last at `until`. Offsets change at most once a day
+    /// in every zone, so comparing a day apart finds each change, and halving the day finds its
+    /// second.
+    pub fn offsets_between(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<OffsetSpan> {
+        let mut spans = Vec::new();
+        let mut offset = self.offset_at(from);
+        let mut checked = from;
+        while checked < until {
+            let next = (checked + TimeDelta::days(1)).min(until);
+            if self.offset_at(next) != offset {
+                // Zones change on a whole second: after `before` and at or before `after`.
+                let (mut before, mut after) = (checked.timestamp(), next.timestamp() + 1);
+                while after - before > 1 {
+                    let middle = before + (after - before) / 2;
+                    if self.offset_at(at_second(middle)) == offset {
+                        before = middle;
+                    } else {
+                        after = middle;
+                    }
+                }
+                let change = at_second(after);
+                spans.push(OffsetSpan {
+                    until: change,
+                    offset_seconds: offset,
+                });
+                offset = self.offset_at(change);
+            }
+            checked = next;
+        }
+        spans.push(OffsetSpan {
+            until,
+            offset_seconds: offset,
+        });
+        spans
+    }
+
     /// The first instant after local `date`: the start of the next day.
     pub fn end_of(&self, date: NaiveDate) -> DateTime<Utc> {
         match date.succ_opt() {
@@ -56,6 +101,19 @@ impl TimeZone {
             None => DateTime::<Utc>::MAX_UTC,
         }
     }
+}
+
+/// The instant `seconds` after the Unix epoch; the latest time there is past the range chrono
+/// holds (no zone changes there).
+fn at_second(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A stretch of time over which a zone's offset from UTC stays the same: up to (before) `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetSpan {
+    pub until: DateTime<Utc>,
+    pub offset_seconds: i32,
 }
 
 #[cfg(test)]
@@ -68,6 +126,32 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn offsets_change_at_the_clock_changes() {
+        let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+        let from = berlin.start_of(date(2026, 3, 1));
+        let until = berlin.end_of(date(2026, 12, 31));
+        assert_eq!(
+            berlin.offsets_between(from, until),
+            [
+                OffsetSpan {
+                    until: utc(2026, 3, 29, 1, 0),
+                    offset_seconds: 3600
+                },
+                OffsetSpan {
+                    until: utc(2026, 10, 25, 1, 0),
+                    offset_seconds: 7200
+                },
+                OffsetSpan {
+                    until,
+                    offset_seconds: 3600
+                },
+            ]
+        );
+        let utc_zone = TimeZone::default();
+        assert_eq!(utc_zone.offsets_between(from, until).len(), 1);
     }
 
     #[test]

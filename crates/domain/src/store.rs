@@ -22,7 +22,9 @@ use crate::ledger::LedgerEntry;
 use crate::lots::{Draw, Lot};
 use crate::page::PageRequest;
 use crate::program::Program;
+use crate::reports::{Activity, LocalDays, TopBy, TopCustomer};
 use crate::rewards::Reward;
+use crate::search::{CustomerQuery, SearchCursor, SearchHit};
 use crate::tenant::{Tenant, TenantId};
 use crate::voucher::{Voucher, VoucherStatus};
 use crate::webhooks::{
@@ -158,6 +160,37 @@ pub trait CustomerRecords {
     fn update_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
     /// Cards are found by token before any tenant is known.
     fn customer_by_card(&mut self, card_token: &str) -> Result<Option<Customer>, StoreError>;
+    /// Replaces the customer's search terms with `terms`, and records that they are indexed.
+    fn replace_search_terms(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        terms: &[String],
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` of the tenant's customers some group of `query` matches, best first (by
+    /// quality, then id), after `after`.
+    fn search_customers(
+        &mut self,
+        tenant: &TenantId,
+        query: &CustomerQuery,
+        after: Option<&SearchCursor>,
+        limit: i64,
+    ) -> Result<Vec<SearchHit>, StoreError>;
+    /// Writes the search terms of customers that have none yet (new ones, or ones never
+    /// indexed), and records that they are indexed.
+    fn add_search_terms(
+        &mut self,
+        tenant: &TenantId,
+        terms: &[(CustomerId, Vec<String>)],
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` customers, of any tenant, whose search terms were never written, by tenant
+    /// and id after `after`, held against concurrent writers (those another transaction holds
+    /// are skipped).
+    fn unindexed_customers(
+        &mut self,
+        after: Option<&(TenantId, CustomerId)>,
+        limit: i64,
+    ) -> Result<Vec<Customer>, StoreError>;
 }
 
 pub trait LedgerRecords {
@@ -470,6 +503,42 @@ pub trait WebhookRecords {
     ) -> Result<(), StoreError>;
 }
 
+pub trait ReportRecords {
+    /// The tenant's activity within `made` (from, until before), as of `now`: with `days`, one
+    /// row per local day that had any, keyed by its index from `days.first`; without, one row
+    /// for the whole range, keyed 0 (none when nothing happened).
+    fn activity(
+        &mut self,
+        tenant: &TenantId,
+        made: (DateTime<Utc>, DateTime<Utc>),
+        days: Option<&LocalDays>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Activity)>, StoreError>;
+    /// How many customers the tenant enrolled before `before`, erased ones included.
+    fn customers_enrolled_before(
+        &mut self,
+        tenant: &TenantId,
+        before: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// The points on all of the tenant's balances.
+    fn points_outstanding(&mut self, tenant: &TenantId) -> Result<i64, StoreError>;
+    /// The sum of the points of the tenant's entries made at or after `since`.
+    fn net_points_since(
+        &mut self,
+        tenant: &TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Up to `limit` customers ranked by `by` within `made`, highest first (then by id), only
+    /// those with some of it.
+    fn top_customers(
+        &mut self,
+        tenant: &TenantId,
+        made: (DateTime<Utc>, DateTime<Utc>),
+        by: TopBy,
+        limit: i64,
+    ) -> Result<Vec<TopCustomer>, StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
     TenantRecords
@@ -483,6 +552,7 @@ pub trait UnitOfWork:
     + LotRecords
     + EventRecords
     + WebhookRecords
+    + ReportRecords
 {
 }
 
@@ -498,6 +568,7 @@ impl<T> UnitOfWork for T where
         + LotRecords
         + EventRecords
         + WebhookRecords
+        + ReportRecords
 {
 }
 

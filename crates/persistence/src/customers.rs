@@ -8,14 +8,16 @@ use loyalty_domain::StoreError;
 use loyalty_domain::customer::{Account, Customer, CustomerLookup};
 use loyalty_domain::ids::CustomerId;
 use loyalty_domain::page::PageRequest;
+use loyalty_domain::search::{CustomerQuery, SearchCursor, SearchHit};
 use loyalty_domain::store::CustomerRecords;
 use loyalty_domain::tenant::TenantId;
 
-use crate::PersistenceError;
 use crate::backend::db_run;
 use crate::rows::{all_records, convert_one, first_record, naive, tenant_id};
-use crate::schema::customers;
+use crate::schema::{customer_search_terms, customers};
+use crate::search;
 use crate::transaction::{Tx, store_error};
+use crate::{DbConnection, PersistenceError};
 
 /// A customer row: read whole, and written whole on insert and on update. Reading yields owned
 /// text; writing borrows it from the domain record.
@@ -84,6 +86,41 @@ impl<'a> CustomerRow<'a> {
             erased_at: self.erased_at.map(|at| at.and_utc()),
         })
     }
+}
+
+/// Rows one statement writes at most: three parameters each stay far below PostgreSQL's limit
+/// of 65,535 per statement.
+const ROWS_PER_STATEMENT: usize = 5_000;
+
+/// Inserts search terms, `(customer id, term)`, of the tenant in one statement; a term the
+/// customer has already is left as it is.
+fn insert_terms(
+    conn: &mut DbConnection,
+    tenant: &str,
+    rows: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(customer, term)| {
+            (
+                customer_search_terms::tenant_id.eq(tenant),
+                customer_search_terms::term.eq(*term),
+                customer_search_terms::customer_id.eq(*customer),
+            )
+        })
+        .collect();
+    // One statement for all the terms, which needs the backend's own connection.
+    db_run!(conn, |inner| diesel::insert_into(
+        customer_search_terms::table
+    )
+    .values(&values)
+    .on_conflict_do_nothing()
+    .execute(inner))
+    .map_err(store_error)?;
+    Ok(())
 }
 
 impl CustomerRecords for Tx<'_> {
@@ -170,5 +207,120 @@ impl CustomerRecords for Tx<'_> {
                 .select(CustomerRow::as_select()),
             CustomerRow::into_domain,
         )
+    }
+
+    fn replace_search_terms(
+        &mut self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        terms: &[String],
+    ) -> Result<(), StoreError> {
+        diesel::delete(
+            customer_search_terms::table
+                .filter(customer_search_terms::tenant_id.eq(tenant.as_str()))
+                .filter(customer_search_terms::customer_id.eq(customer.as_str())),
+        )
+        .execute(self.conn)
+        .map_err(store_error)?;
+        self.add_search_terms(tenant, &[(customer.clone(), terms.to_vec())])
+    }
+
+    fn search_customers(
+        &mut self,
+        tenant: &TenantId,
+        query: &CustomerQuery,
+        after: Option<&SearchCursor>,
+        limit: i64,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let hits = search::matches(self.conn, tenant, query, after, limit)?;
+        let ids: Vec<&str> = hits.iter().map(|hit| hit.customer_id.as_str()).collect();
+        let mut found = all_records(
+            self.conn,
+            customers::table
+                .filter(customers::tenant_id.eq(tenant.as_str()))
+                .filter(customers::id.eq_any(&ids))
+                .select(CustomerRow::as_select()),
+            CustomerRow::into_domain,
+        )?;
+        // In the matches' order; a customer deleted between the statements drops out.
+        Ok(hits
+            .iter()
+            .filter_map(|hit| {
+                let at = found
+                    .iter()
+                    .position(|c| c.id.as_str() == hit.customer_id)?;
+                Some(SearchHit::new(hit.quality, found.swap_remove(at)))
+            })
+            .collect())
+    }
+
+    fn add_search_terms(
+        &mut self,
+        tenant: &TenantId,
+        terms: &[(CustomerId, Vec<String>)],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<(&str, &str)> = terms
+            .iter()
+            .flat_map(|(customer, terms)| {
+                terms
+                    .iter()
+                    .map(move |term| (customer.as_str(), term.as_str()))
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            insert_terms(self.conn, tenant.as_str(), chunk)?;
+        }
+        let ids: Vec<&str> = terms
+            .iter()
+            .map(|(customer, _)| customer.as_str())
+            .collect();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            diesel::update(
+                customers::table
+                    .filter(customers::tenant_id.eq(tenant.as_str()))
+                    .filter(customers::id.eq_any(chunk)),
+            )
+            .set(customers::search_indexed.eq(true))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    fn unindexed_customers(
+        &mut self,
+        after: Option<&(TenantId, CustomerId)>,
+        limit: i64,
+    ) -> Result<Vec<Customer>, StoreError> {
+        // From where the last batch ended: the index still holds the rows indexed since, until a
+        // vacuum, and reading past them again on every batch would make a backfill quadratic.
+        // Every tenant id sorts after the empty text, so without a last batch all rows qualify.
+        let (after_tenant, after_id) =
+            after.map_or(("", ""), |(tenant, id)| (tenant.as_str(), id.as_str()));
+        let unindexed = customers::table
+            .filter(customers::search_indexed.eq(false))
+            .filter(
+                customers::tenant_id
+                    .gt(after_tenant)
+                    .or(customers::tenant_id
+                        .eq(after_tenant)
+                        .and(customers::id.gt(after_id))),
+            )
+            .order((customers::tenant_id, customers::id))
+            .limit(limit);
+        // Locked, so a profile change meanwhile cannot be indexed and then overwritten with
+        // what this transaction read; rows such a change holds are left for the next pass.
+        let rows = match &mut *self.conn {
+            DbConnection::Postgres(pg) => unindexed
+                .select(CustomerRow::as_select())
+                .for_update()
+                .skip_locked()
+                .load(pg),
+            DbConnection::Sqlite(sqlite) => unindexed.select(CustomerRow::as_select()).load(sqlite),
+        }
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|row| row.into_domain().map_err(StoreError::from))
+            .collect()
     }
 }

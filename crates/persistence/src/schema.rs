@@ -72,6 +72,15 @@ diesel::table! {
         updated_at -> Timestamp,
         points_expire_next_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        search_indexed -> Bool,
+    }
+}
+
+diesel::table! {
+    customer_search_terms (tenant_id, term, customer_id) {
+        tenant_id -> Text,
+        term -> Text,
+        customer_id -> Text,
     }
 }
 

@@ -13,6 +13,7 @@ use crate::events::EventType;
 use crate::idempotency::{Idempotent, Outcome};
 use crate::ids::CustomerId;
 use crate::page::{Page, PageRequest};
+use crate::search::{CustomerQuery, SearchCursor, SearchHit, search_terms};
 use crate::secrets::url_token;
 use crate::store::{UnitOfWork, reading, reading_one, within};
 use crate::tenant::TenantId;
@@ -108,6 +109,7 @@ impl Loyalty {
                 erased_at: None,
             };
             uow.insert_customer(&customer)?;
+            uow.add_search_terms(tenant, &[(customer.id.clone(), search_terms(&customer))])?;
             self.outbox()
                 .customer(uow, EventType::CustomerCreated, &customer, now)?;
             Ok(customer)
@@ -128,6 +130,30 @@ impl Loyalty {
                 .map(|c| Ok(customer_as_of(uow, c, now)?.standing_under(&program)))
                 .collect()
         })
+    }
+
+    /// The tenant's customers matching a search, best first, each with the account a read shows
+    /// now (staff).
+    pub fn search_customers(
+        &self,
+        caller: &Principal,
+        query: &CustomerQuery,
+        page: &PageRequest,
+        after: Option<&SearchCursor>,
+    ) -> Result<Page<Customer>, LoyaltyError> {
+        let tenant = caller.tenant_as(Role::Staff)?;
+        let program = self.program_for_display(tenant)?;
+        let now = self.now();
+        let hits = self.page(page, |uow| {
+            uow.search_customers(tenant, query, after, page.fetch_limit())?
+                .into_iter()
+                .map(|hit| {
+                    let customer = customer_as_of(uow, hit.customer, now)?.standing_under(&program);
+                    Ok(SearchHit::new(hit.quality, customer))
+                })
+                .collect()
+        })?;
+        Ok(hits.map(|hit| hit.customer))
     }
 
     /// Exact lookup by phone (read in the tenant's country), email or external id.
@@ -212,6 +238,7 @@ impl Loyalty {
             customer.external_id = clean.external_id;
             customer.updated_at = now;
             uow.update_customer(&customer)?;
+            uow.replace_search_terms(tenant, &customer.id, &search_terms(&customer))?;
             let updated =
                 customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?);
             self.outbox()

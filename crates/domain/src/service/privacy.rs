@@ -56,6 +56,7 @@ impl Loyalty {
             if customer.erased_at.is_none() {
                 customer.erase(card_token.clone(), now);
                 uow.update_customer(&customer)?;
+                uow.replace_search_terms(tenant, &customer.id, &[])?;
                 self.outbox()
                     .customer(uow, EventType::CustomerErased, &customer, now)?;
             }

@@ -8,6 +8,7 @@ use super::vouchers::close_and_refund;
 use super::{Loyalty, lock_customer, program_of};
 use crate::LoyaltyError;
 use crate::ids::{CustomerId, VoucherId};
+use crate::search::search_terms;
 use crate::store::{UnitOfWork, reading, within};
 use crate::tenant::TenantId;
 use crate::voucher::VoucherStatus;
@@ -17,6 +18,8 @@ const SWEEP_BATCH: i64 = 100;
 /// Idempotency records deleted per statement: each batch is one short transaction, so the
 /// sweep never holds many rows locked at once.
 const IDEMPOTENCY_BATCH: i64 = 1_000;
+/// Customers given search terms per transaction.
+const INDEXING_BATCH: i64 = 500;
 
 /// What expiring one voucher did to its customer's balance.
 struct ExpiredVoucher {
@@ -68,6 +71,8 @@ pub struct SweepReport {
     pub placed_events: u64,
     /// Events past the feed's retention, deleted.
     pub forgotten_events: u64,
+    /// Customers written without search terms (before search existed), indexed.
+    pub indexed_customers: u64,
     /// Records that failed, each skipped for the rest of the pass.
     pub failures: Vec<SweepFailure>,
 }
@@ -79,6 +84,7 @@ impl SweepReport {
             || self.expired_points > 0
             || self.forgotten_idempotency_keys > 0
             || self.forgotten_events > 0
+            || self.indexed_customers > 0
             || !self.failures.is_empty()
     }
 }
@@ -122,8 +128,36 @@ impl Loyalty {
         report.forgotten_idempotency_keys = self.forget_expired_idempotency()?;
         report.placed_events = self.place_all_events()?;
         report.forgotten_events = self.forget_old_events()?;
+        report.indexed_customers = self.index_unindexed_customers()?;
         report.failures = failures;
         Ok(report)
+    }
+
+    /// Writes the search terms of customers that have none yet, a batch per transaction.
+    fn index_unindexed_customers(&self) -> Result<u64, LoyaltyError> {
+        let mut indexed = 0;
+        let mut after: Option<(TenantId, CustomerId)> = None;
+        loop {
+            let (count, last) = within(self.store.as_ref(), |uow| {
+                let customers = uow.unindexed_customers(after.as_ref(), INDEXING_BATCH)?;
+                let last = customers
+                    .last()
+                    .map(|c| (c.tenant_id.clone(), c.id.clone()));
+                for tenant_customers in customers.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
+                    let terms: Vec<(CustomerId, Vec<String>)> = tenant_customers
+                        .iter()
+                        .map(|c| (c.id.clone(), search_terms(c)))
+                        .collect();
+                    uow.add_search_terms(&tenant_customers[0].tenant_id, &terms)?;
+                }
+                Ok((customers.len() as u64, last))
+            })?;
+            indexed += count;
+            match last {
+                Some(last) if count == INDEXING_BATCH as u64 => after = Some(last),
+                _ => return Ok(indexed),
+            }
+        }
     }
 
     /// Deletes idempotency records past their time to live, in bounded batches.

@@ -1,11 +1,13 @@
 //! Customers, for staff at the counter.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use loyalty_domain::LoyaltyError;
 use loyalty_domain::Resource;
 use loyalty_domain::customer::{Customer, CustomerDetails, CustomerLookup};
 use loyalty_domain::idempotency::Rendered;
 use loyalty_domain::ids::CustomerId;
-use loyalty_domain::page::{Page, PageRequest};
+use loyalty_domain::page::{Page, PageError, PageRequest};
+use loyalty_domain::search::{CustomerQuery as CustomerSearch, SearchCursor};
 use loyalty_domain::service::CustomerChanges;
 use serde::Deserialize;
 
@@ -41,13 +43,16 @@ pub(crate) struct CustomerChangesBody {
     external_id: Option<Option<String>>,
 }
 
-/// A list's `?limit=&after=`, or one exact lookup.
+/// A list's `?limit=&after=`, a search, or one exact lookup.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CustomerQuery {
     limit: Option<u32>,
     after: Option<String>,
+    /// Search text, at least 2 characters: a name word's beginning (case and accents
+    /// ignored), an email's beginning, a phone's last 4 or more digits, or an external id.
+    q: Option<String>,
     phone: Option<String>,
     email: Option<String>,
     external_id: Option<String>,
@@ -97,9 +102,11 @@ pub(crate) async fn enrol(
         .await
 }
 
-/// Lists customers, or finds one.
+/// Lists, searches or finds customers.
 ///
-/// Newest first; or the one with an exact `phone`, `email` or `external_id`.
+/// Newest first; or, with `q`, the customers matching a search, best matches first (external
+/// id, then phone ending, exact email, whole name words, email beginning, name word
+/// beginnings); or the one with an exact `phone`, `email` or `external_id`.
 #[utoipa::path(
     get, path = "/api/v1/customers", tag = "customers", operation_id = "list_customers",
     params(CustomerQuery),
@@ -123,18 +130,35 @@ pub(crate) async fn list(
     .into_iter()
     .flatten()
     .collect();
-    if lookups.len() > 1 {
+    if lookups.len() + usize::from(query.q.is_some()) > 1 {
         return Err(ApiError::AmbiguousLookup);
     }
-    let customers = state
-        .store(move |loyalty| match lookups.into_iter().next() {
-            Some(lookup) => loyalty.find_customer(&caller.0, lookup).map(|found| Page {
-                items: found.into_iter().collect(),
-                next_cursor: None,
-            }),
-            None => loyalty.customers(&caller.0, &page),
-        })
-        .await?;
+    let customers = match query.q {
+        Some(text) => {
+            let search = CustomerSearch::parse(&text).map_err(LoyaltyError::from)?;
+            let after = page
+                .after
+                .as_deref()
+                .map(|key| SearchCursor::from_key(key).ok_or(PageError::Cursor))
+                .transpose()?;
+            state
+                .store(move |loyalty| {
+                    loyalty.search_customers(&caller.0, &search, &page, after.as_ref())
+                })
+                .await?
+        }
+        None => {
+            state
+                .store(move |loyalty| match lookups.into_iter().next() {
+                    Some(lookup) => loyalty.find_customer(&caller.0, lookup).map(|found| Page {
+                        items: found.into_iter().collect(),
+                        next_cursor: None,
+                    }),
+                    None => loyalty.customers(&caller.0, &page),
+                })
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(PageView::of(customers, CustomerView::from)))
 }
 

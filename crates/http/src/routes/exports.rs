@@ -57,7 +57,7 @@ pub(crate) struct LedgerExportQuery {
 
 /// A day as a client writes it: `YYYY-MM-DD`, in years 1 to 9998, so even the end of the last
 /// day (in the tenant's zone) is a time both databases store and compare as such.
-fn local_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
+pub(super) fn local_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .filter(|day| (1..=9998).contains(&day.year()))

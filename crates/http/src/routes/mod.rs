@@ -14,6 +14,7 @@ mod privacy;
 mod program;
 mod public_tenant;
 mod redemptions;
+mod reports;
 mod rewards;
 mod tenants;
 mod webhooks;
@@ -117,6 +118,18 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(
             "/api/v1/exports/ledger",
             vec![get(web::get().to(exports::ledger))],
+        ),
+        endpoint(
+            "/api/v1/reports/summary",
+            vec![get(web::get().to(reports::summary))],
+        ),
+        endpoint(
+            "/api/v1/reports/daily",
+            vec![get(web::get().to(reports::daily))],
+        ),
+        endpoint(
+            "/api/v1/reports/top-customers",
+            vec![get(web::get().to(reports::top_customers))],
         ),
         endpoint(
             "/api/v1/webhooks",

@@ -18,8 +18,10 @@ use loyalty_domain::voucher::{Voucher, VoucherStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod reports;
 mod webhooks;
 
+pub(crate) use reports::{DailyView, SummaryView, TopCustomersView};
 pub(crate) use webhooks::{CreatedWebhookView, DeliveryView, WebhookView};
 
 /// RFC 3339 in UTC with a `Z`, to the microsecond.
