@@ -8,6 +8,7 @@
 # BENCH_SECONDS (default 15) is each measured run; BENCH_WARMUP (default 3) each warm-up;
 # BENCH_BACKENDS (default "postgres sqlite") which backends to measure; BENCH_SCENARIOS (default
 # all) which scenarios, for a quick look at one path while changing it.
+# BENCH_SKIP_IMPORT (set to anything) leaves out the 100,000-row customer import.
 # BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to use:
 # the harness creates its own databases there and drops them at the end.
 set -euo pipefail
@@ -181,6 +182,30 @@ check_invariants() {
   fi
 }
 
+peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+
+# The customer import through the API: 100,000 rows with opening balances into a new tenant.
+# Prints how long it took and the server's peak memory before and after (flat: the body goes to
+# a temporary file, the rows are read a batch at a time).
+import_benchmark() {
+  local file=$WORK/import.csv admin started ms before result
+  awk 'BEGIN {
+    print "name,phone,email,external_id,opening_points,opening_visits"
+    for (n = 1; n <= 100000; n++)
+      printf "Imported Customer %d,+49151%08d,i%d@import.example,IMP-%d,%d,%d\n", n, n, n, n, n % 500, n % 9
+  }' >"$file"
+  "$BIN" tenant create --id bench-import --name "Bench import" --country DE --currency EUR >/dev/null
+  admin=$("$BIN" api-key create --tenant bench-import --role tenant_admin 2>/dev/null)
+  before=$(peak_rss_mb)
+  started=$(date +%s%N)
+  result=$(curl -s -X POST "http://127.0.0.1:$PORT/api/v1/imports/customers" \
+    -H "Authorization: Bearer $admin" -H "Idempotency-Key: bench-import" \
+    -H 'Content-Type: text/csv' --data-binary @"$file")
+  ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  echo "import of 100,000 customers ($(( $(stat -c %s "$file") / 1024 )) KB of CSV): ${ms} ms, answered $result; peak RSS ${before} MB before, $(peak_rss_mb) MB after"
+  [[ $result == '{"created":100000,"skipped":0}' ]] || FAILED=1
+}
+
 pgbench_tps() { # SCRIPT CLIENTS
   pgbench -n -M prepared -f "$1" -c "$2" -j 2 -T "$SECONDS_PER_RUN" "postgres://postgres@127.0.0.1:5432/${DB}_pgbench" 2>/dev/null \
     | awk '/^tps/ {printf "%.0f", $3}'
@@ -232,6 +257,8 @@ echo "PostgreSQL ($(nproc) cores, ${SECONDS_PER_RUN}s per run; ready ${READY_MS}
 echo
 header
 measure postgres 16 64
+echo
+[ -n "${BENCH_SKIP_IMPORT:-}" ] || import_benchmark
 stop_server
 check_invariants postgres
 
@@ -263,6 +290,8 @@ echo "SQLite (ready ${READY_MS} ms after start; 100,000 customers indexed for se
 echo
 header
 measure sqlite 16
+echo
+[ -n "${BENCH_SKIP_IMPORT:-}" ] || import_benchmark
 stop_server
 check_invariants sqlite
 }

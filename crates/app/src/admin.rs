@@ -33,12 +33,12 @@ impl From<LoyaltyError> for AdminError {
     }
 }
 
-fn invalid(field: &str, message: &str) -> AdminError {
+pub(crate) fn invalid(field: &str, message: &str) -> AdminError {
     AdminError::Refused(ValidationErrors::single(field, message).into())
 }
 
 /// The use cases over `database`, once its schema is current.
-fn service(database: &Database) -> Result<Loyalty, AdminError> {
+pub(crate) fn service(database: &Database) -> Result<Loyalty, AdminError> {
     let pending = database
         .migration_status()
         .map_err(AdminError::Status)?

@@ -35,6 +35,9 @@ pub enum Command {
     /// Issue or revoke API keys straight against the database.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Import records from files straight into the database.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Check a running deployment: GET /health/ready and /api/public/tenant-meta must both
     /// answer 200 with JSON. Exits non-zero otherwise.
     Smoke {
@@ -97,6 +100,22 @@ pub enum ApiKeyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import customers from a CSV file (UTF-8, commas or semicolons, a header row naming
+    /// columns among name, phone, email, external_id, opening_points, opening_visits). Every
+    /// row is checked first; any problem refuses the whole file, listing each with its line.
+    Customers {
+        #[arg(long, value_name = "ID")]
+        tenant: String,
+        /// What a row whose phone, email or external id an existing customer has does: skip it,
+        /// or fail the whole import.
+        #[arg(long, value_name = "skip|fail", default_value = "fail")]
+        on_conflict: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// Expire every voucher and every earned point past its expiry, refunding vouchers' points
     /// where the program says so (the server also does this on an interval). Safe to run at any
@@ -135,6 +154,7 @@ mod tests {
             ("tenant", "Manage tenants"),
             ("jobs", "Run a background job once"),
             ("api-key", "Issue or revoke API keys"),
+            ("import", "Import records from files"),
             ("smoke", "Check a running deployment"),
         ];
         for (name, start) in expected {

@@ -9,7 +9,7 @@
 //! DATABASE_LOCK_TIMEOUT_MS, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, DATABASE_STATEMENT_CACHE,
 //! MIGRATION_LOCK_TIMEOUT_SECS, CACHE_TTL_MS, IDEMPOTENCY_TTL_HOURS, EVENTS_RETENTION_DAYS,
 //! METRICS_TOKEN, and the webhook settings WEBHOOK_TIMEOUT_MS, WEBHOOK_RETRY_BASE_MS,
-//! WEBHOOK_MAX_ATTEMPTS and WEBHOOK_DISABLE_AFTER_HOURS. A TOML file uses the same names in lower case (`database_url = "..."`).
+//! WEBHOOK_MAX_ATTEMPTS and WEBHOOK_DISABLE_AFTER_HOURS, and IMPORT_MAX_BYTES. A TOML file uses the same names in lower case (`database_url = "..."`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,7 +22,7 @@ use loyalty_http::{AllowedOrigins, MetricsToken, RateLimitSettings};
 use loyalty_persistence::{Backend, DatabaseUrl, DatabaseUrlError, PoolSettings, SessionLimits};
 use serde::Deserialize;
 
-const VARIABLES: [&str; 31] = [
+const VARIABLES: [&str; 32] = [
     "DATABASE_URL",
     "DATABASE_MIGRATION_URL",
     "DEFAULT_TENANT",
@@ -54,6 +54,7 @@ const VARIABLES: [&str; 31] = [
     "WEBHOOK_RETRY_BASE_MS",
     "WEBHOOK_MAX_ATTEMPTS",
     "WEBHOOK_DISABLE_AFTER_HOURS",
+    "IMPORT_MAX_BYTES",
 ];
 
 /// Names earlier deployments used, each with the variable that replaced it.
@@ -84,6 +85,9 @@ const MAX_EVENTS_RETENTION_DAYS: u64 = 3_650;
 /// How long a webhook endpoint has to answer: long enough for a slow receiver, short enough
 /// that one cannot hold a worker for long.
 const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest customer import a request may send: 50 MB, about a million rows.
+const DEFAULT_IMPORT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+const MAX_IMPORT_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 const DEFAULT_WEBHOOK_RETRY_BASE: Duration = Duration::from_secs(5);
 /// With the default base, twelve attempts span about a day.
 const DEFAULT_WEBHOOK_MAX_ATTEMPTS: u64 = 12;
@@ -153,6 +157,8 @@ pub struct Settings {
     pub metrics_token: Option<MetricsToken>,
     /// How long a webhook endpoint has to answer one delivery.
     pub webhook_timeout: Duration,
+    /// The largest body a customer import takes, in bytes.
+    pub import_max_bytes: u64,
     /// How failed webhook deliveries are retried, and when a failing endpoint is disabled.
     pub webhook_retry: RetryPolicy,
 }
@@ -243,6 +249,7 @@ struct Raw {
     webhook_retry_base_ms: Option<String>,
     webhook_max_attempts: Option<String>,
     webhook_disable_after_hours: Option<String>,
+    import_max_bytes: Option<String>,
 }
 
 /// A whole number from 1 to `max` named by `name`, or `default` when unset.
@@ -602,6 +609,12 @@ impl Settings {
             metrics_token,
             webhook_timeout,
             webhook_retry,
+            import_max_bytes: bounded(
+                "IMPORT_MAX_BYTES",
+                raw.import_max_bytes,
+                DEFAULT_IMPORT_MAX_BYTES,
+                MAX_IMPORT_MAX_BYTES,
+            )?,
         })
     }
 }

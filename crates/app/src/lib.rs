@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod smoke;
 pub mod startup;
 pub mod telemetry;

@@ -7,6 +7,7 @@ use clap::Parser;
 use loyalty_app::admin::{self, AdminError};
 use loyalty_app::cli::{Cli, Command, MigrateCommand};
 use loyalty_app::config::{ConfigError, Loaded, Settings};
+use loyalty_app::import;
 use loyalty_app::smoke::{self, SmokeError};
 use loyalty_app::startup::{self, Application, StartupError};
 use loyalty_app::telemetry;
@@ -89,6 +90,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::ApiKey(command) => {
             admin::api_key(open_database(cli.config.as_deref())?, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(command) => {
+            import::customers(open_database(cli.config.as_deref())?, command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

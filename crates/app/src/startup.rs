@@ -155,6 +155,7 @@ impl Application {
             rate_limits: Arc::new(RateLimits::new(settings.rate_limits)),
             metrics: metrics.clone(),
             metrics_token: settings.metrics_token.clone(),
+            import_max_bytes: settings.import_max_bytes,
         };
         let server = loyalty_http::start_server(listener, state, settings.shutdown_timeout)
             .map_err(bind_error)?;

@@ -175,6 +175,15 @@ impl Principal {
         }
     }
 
+    /// The operator at the command line acting as a tenant's admin (an import).
+    pub fn operator_for(tenant: TenantId) -> Self {
+        Self {
+            tenant_id: Some(tenant),
+            role: Role::TenantAdmin,
+            ..Self::operator()
+        }
+    }
+
     pub fn from_key(key: &ApiKey) -> Self {
         Self {
             key_id: key.id.to_string(),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::StoreError;
 use crate::auth::AuthError;
 use crate::ids::{CustomerId, LedgerEntryId};
+use crate::import::ImportProblem;
 use crate::money::Currency;
 use crate::validation::ValidationErrors;
 
@@ -83,6 +84,13 @@ pub enum LoyaltyError {
     PointsOverflow,
     #[error("the record changed since the version named in If-Match")]
     PreconditionFailed,
+    /// A customer import found problems in its file (up to the most a refusal lists); nothing
+    /// was imported.
+    #[error("the file has {} problems; nothing was imported", .0.len())]
+    ImportRefused(Vec<ImportProblem>),
+    /// The file being imported could not be read (a failure of the service's own storage).
+    #[error("the file being imported could not be read")]
+    ImportSource(#[source] std::io::Error),
     #[error("the operating system gave no random bytes")]
     Randomness(#[source] getrandom::Error),
     #[error("the response could not be rendered for storing")]

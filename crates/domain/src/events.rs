@@ -85,7 +85,8 @@ impl EventType {
     }
 
     /// The event a ledger entry of `kind` makes; spending and refunds have none of their own
-    /// (the voucher's events tell of them).
+    /// (the voucher's events tell of them), nor has an imported opening balance (an import
+    /// emits no events).
     pub fn of_entry(kind: EntryKind) -> Option<Self> {
         match kind {
             EntryKind::Visit => Some(Self::VisitRecorded),
@@ -94,7 +95,7 @@ impl EventType {
             EntryKind::Reversal => Some(Self::EntryReversed),
             EntryKind::Milestone => Some(Self::MilestoneReached),
             EntryKind::Expiry => Some(Self::PointsExpired),
-            EntryKind::Redemption | EntryKind::Refund => None,
+            EntryKind::Redemption | EntryKind::Refund | EntryKind::OpeningBalance => None,
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum EntryKind {
     Refund,
     /// Earned points that reached their expiry unspent.
     Expiry,
+    /// The balance a customer brought when imported from another system.
+    OpeningBalance,
 }
 
 impl EntryKind {
@@ -37,6 +39,7 @@ impl EntryKind {
             Self::Redemption => "redemption",
             Self::Refund => "refund",
             Self::Expiry => "expiry",
+            Self::OpeningBalance => "opening_balance",
         }
     }
 
@@ -148,7 +151,8 @@ pub fn post(
             EntryKind::Visit
             | EntryKind::Purchase
             | EntryKind::Milestone
-            | EntryKind::Adjustment => posting.points.max(0),
+            | EntryKind::Adjustment
+            | EntryKind::OpeningBalance => posting.points.max(0),
             EntryKind::Reversal => posting.points.min(0),
             // Spending and giving spent points back are not earning.
             EntryKind::Redemption | EntryKind::Refund | EntryKind::Expiry => 0,
@@ -202,6 +206,7 @@ mod tests {
             EntryKind::Redemption,
             EntryKind::Refund,
             EntryKind::Expiry,
+            EntryKind::OpeningBalance,
         ];
         for kind in kinds {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));

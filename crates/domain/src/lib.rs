@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod local_time;
 pub mod lots;

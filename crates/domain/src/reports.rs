@@ -14,7 +14,7 @@ pub const MAX_TOP_CUSTOMERS: u32 = 100;
 pub const DEFAULT_TOP_CUSTOMERS: u32 = 10;
 
 /// Entry kinds whose points count as issued: earned by visits, purchases and completed cards
-/// (adjustments count when they add points).
+/// (adjustments count when they add points; an imported opening balance was issued elsewhere).
 pub const ISSUING_KINDS: [EntryKind; 3] =
     [EntryKind::Visit, EntryKind::Purchase, EntryKind::Milestone];
 

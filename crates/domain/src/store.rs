@@ -134,6 +134,14 @@ pub trait ProgramRecords {
 
 pub trait CustomerRecords {
     fn insert_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
+    /// Inserts many customers at once (an import).
+    fn insert_customers(&mut self, customers: &[Customer]) -> Result<(), StoreError>;
+    /// The tenant's customers with any of the phones, emails or external ids of `lookups`.
+    fn customers_matching(
+        &mut self,
+        tenant: &TenantId,
+        lookups: &[CustomerLookup],
+    ) -> Result<Vec<Customer>, StoreError>;
     fn customer(
         &mut self,
         tenant: &TenantId,
@@ -195,6 +203,8 @@ pub trait CustomerRecords {
 
 pub trait LedgerRecords {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// Appends many entries at once (an import's opening balances).
+    fn append_entries(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError>;
     fn entry(
         &mut self,
         tenant: &TenantId,
@@ -369,6 +379,12 @@ pub trait LotRecords {
         tenant: &TenantId,
         customer_id: &CustomerId,
         lot: &Lot,
+    ) -> Result<(), StoreError>;
+    /// Inserts many customers' lots at once (an import's opening balances).
+    fn insert_lots(
+        &mut self,
+        tenant: &TenantId,
+        lots: &[(CustomerId, Lot)],
     ) -> Result<(), StoreError>;
     fn update_lot(&mut self, tenant: &TenantId, lot: &Lot) -> Result<(), StoreError>;
     /// Records which lots a spending entry drew from, for a later refund.

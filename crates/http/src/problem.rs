@@ -33,6 +33,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("the file is larger than {limit} bytes (IMPORT_MAX_BYTES)")]
+    ImportTooLarge { limit: u64 },
+    #[error("the body must be CSV, sent with Content-Type: text/csv")]
+    NotCsv,
+    #[error("the request body could not be read to its end")]
+    UnreadableBody,
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(#[source] serde_json::Error),
     #[error("the request body does not have the expected fields: {0}")]
@@ -114,6 +120,7 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         LoyaltyError::IdempotencyKeyReused => "idempotency_key_reused",
         LoyaltyError::PointsOverflow => "points_overflow",
         LoyaltyError::PreconditionFailed => "precondition_failed",
+        LoyaltyError::ImportRefused(_) => "import_invalid",
         LoyaltyError::Store(error) if error.is_conflict() => "conflict",
         LoyaltyError::Store(error) if error.is_unavailable() => "database_unavailable",
         LoyaltyError::Randomness(_)
@@ -121,6 +128,7 @@ fn domain_code(error: &LoyaltyError) -> &'static str {
         | LoyaltyError::NothingPosted
         | LoyaltyError::LotsOutOfStep { .. }
         | LoyaltyError::TransactionProducedNothing
+        | LoyaltyError::ImportSource(_)
         | LoyaltyError::Store(_) => "internal_error",
     }
 }
@@ -145,6 +153,7 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::NotReversible
         | LoyaltyError::RewardInactive
         | LoyaltyError::IdempotencyKeyReused
+        | LoyaltyError::ImportRefused(_)
         | LoyaltyError::PointsOverflow => StatusCode::UNPROCESSABLE_ENTITY,
         LoyaltyError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         LoyaltyError::Store(error) if error.is_conflict() => StatusCode::CONFLICT,
@@ -154,6 +163,7 @@ fn domain_status(error: &LoyaltyError) -> StatusCode {
         | LoyaltyError::NothingPosted
         | LoyaltyError::LotsOutOfStep { .. }
         | LoyaltyError::TransactionProducedNothing
+        | LoyaltyError::ImportSource(_)
         | LoyaltyError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -180,6 +190,7 @@ fn domain_extensions(error: &LoyaltyError) -> Map<String, Value> {
             json!({ "balance": balance, "requested": requested })
         }
         LoyaltyError::AlreadyReversed { reversal_id } => json!({ "reversal_id": reversal_id }),
+        LoyaltyError::ImportRefused(problems) => json!({ "problems": problems }),
         _ => json!({}),
     };
     match value {
@@ -218,8 +229,11 @@ impl ApiError {
             ApiError::TenantNotFound => "tenant_not_found".into(),
             ApiError::RouteNotFound => "not_found".into(),
             ApiError::MethodNotAllowed { .. } => "method_not_allowed".into(),
-            ApiError::PayloadTooLarge => "payload_too_large".into(),
-            ApiError::UnsupportedMediaType => "unsupported_media_type".into(),
+            ApiError::PayloadTooLarge | ApiError::ImportTooLarge { .. } => {
+                "payload_too_large".into()
+            }
+            ApiError::UnsupportedMediaType | ApiError::NotCsv => "unsupported_media_type".into(),
+            ApiError::UnreadableBody => "invalid_body".into(),
             ApiError::MalformedJson(_) => "malformed_json".into(),
             ApiError::InvalidBody(_) => "invalid_body".into(),
             ApiError::InvalidQuery(_) => "invalid_query".into(),
@@ -255,8 +269,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::TenantNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge | ApiError::ImportTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::UnsupportedMediaType | ApiError::NotCsv => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnreadableBody => StatusCode::BAD_REQUEST,
             ApiError::MalformedJson(_)
             | ApiError::InvalidQuery(_)
             | ApiError::AmbiguousLookup

@@ -35,6 +35,8 @@ pub struct HttpState {
     pub metrics: Arc<crate::Metrics>,
     /// The bearer token `/metrics` requires, if any.
     pub metrics_token: Option<crate::MetricsToken>,
+    /// The largest body a customer import takes, in bytes.
+    pub import_max_bytes: u64,
 }
 
 impl fmt::Debug for HttpState {

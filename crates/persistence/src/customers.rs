@@ -88,6 +88,10 @@ impl<'a> CustomerRow<'a> {
     }
 }
 
+/// Customers one statement inserts at most: 16 parameters each stay below both backends'
+/// limits.
+const CUSTOMERS_PER_STATEMENT: usize = 1_000;
+
 /// Rows one statement writes at most: three parameters each stay far below PostgreSQL's limit
 /// of 65,535 per statement.
 const ROWS_PER_STATEMENT: usize = 5_000;
@@ -130,6 +134,48 @@ impl CustomerRecords for Tx<'_> {
             .execute(self.conn)
             .map_err(store_error)?;
         Ok(())
+    }
+
+    fn insert_customers(&mut self, customers: &[Customer]) -> Result<(), StoreError> {
+        for chunk in customers.chunks(CUSTOMERS_PER_STATEMENT) {
+            let rows: Vec<CustomerRow> = chunk.iter().map(CustomerRow::from_domain).collect();
+            // A multi-row insert needs the backend's own connection.
+            db_run!(self.conn, |inner| diesel::insert_into(customers::table)
+                .values(&rows)
+                .execute(inner))
+            .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    fn customers_matching(
+        &mut self,
+        tenant: &TenantId,
+        lookups: &[CustomerLookup],
+    ) -> Result<Vec<Customer>, StoreError> {
+        let mut phones = Vec::new();
+        let mut emails = Vec::new();
+        let mut external_ids = Vec::new();
+        for lookup in lookups {
+            match lookup {
+                CustomerLookup::Phone(phone) => phones.push(phone.as_str()),
+                CustomerLookup::Email(email) => emails.push(email.as_str()),
+                CustomerLookup::ExternalId(id) => external_ids.push(id.as_str()),
+            }
+        }
+        all_records(
+            self.conn,
+            customers::table
+                .filter(customers::tenant_id.eq(tenant.as_str()))
+                .filter(
+                    customers::phone
+                        .eq_any(&phones)
+                        .or(customers::email.eq_any(&emails))
+                        .or(customers::external_id.eq_any(&external_ids)),
+                )
+                .select(CustomerRow::as_select()),
+            CustomerRow::into_domain,
+        )
     }
 
     fn customer(

@@ -97,6 +97,9 @@ impl<'a> EntryRow<'a> {
     }
 }
 
+/// Entries one statement inserts at most: 15 parameters each stay below both backends' limits.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
 impl LedgerRecords for Tx<'_> {
     fn append_entry(&mut self, entry: &LedgerEntry) -> Result<(), StoreError> {
         diesel::insert_into(ledger_entries::table)
@@ -104,6 +107,23 @@ impl LedgerRecords for Tx<'_> {
             .execute(self.conn)
             .map_err(store_error)?;
         self.written.entries.push(entry.kind);
+        Ok(())
+    }
+
+    fn append_entries(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<EntryRow> = chunk.iter().map(EntryRow::from_domain).collect();
+            // A multi-row insert needs the backend's own connection.
+            db_run!(self.conn, |inner| diesel::insert_into(
+                ledger_entries::table
+            )
+            .values(&rows)
+            .execute(inner))
+            .map_err(store_error)?;
+            self.written
+                .entries
+                .extend(chunk.iter().map(|entry| entry.kind));
+        }
         Ok(())
     }
 

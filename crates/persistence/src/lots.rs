@@ -11,6 +11,7 @@ use loyalty_domain::store::LotRecords;
 use loyalty_domain::tenant::TenantId;
 
 use crate::PersistenceError;
+use crate::backend::db_run;
 use crate::rows::{all_records, naive, tenant_pairs};
 use crate::schema::{lot_draws, point_lots};
 use crate::transaction::{Tx, store_error};
@@ -99,6 +100,9 @@ struct EntryDrawRow<'a> {
     draw: DrawRow<'a>,
 }
 
+/// Lots one statement inserts at most, within both backends' limits on parameters.
+const LOTS_PER_STATEMENT: usize = 2_000;
+
 impl LotRecords for Tx<'_> {
     fn open_lots(
         &mut self,
@@ -145,6 +149,29 @@ impl LotRecords for Tx<'_> {
             })
             .execute(self.conn)
             .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn insert_lots(
+        &mut self,
+        tenant: &TenantId,
+        lots: &[(CustomerId, Lot)],
+    ) -> Result<(), StoreError> {
+        for chunk in lots.chunks(LOTS_PER_STATEMENT) {
+            let rows: Vec<CustomerLotRow> = chunk
+                .iter()
+                .map(|(customer_id, lot)| CustomerLotRow {
+                    tenant_id: tenant.as_str(),
+                    customer_id: customer_id.as_str(),
+                    lot: LotRow::from_domain(lot),
+                })
+                .collect();
+            // A multi-row insert needs the backend's own connection.
+            db_run!(self.conn, |inner| diesel::insert_into(point_lots::table)
+                .values(&rows)
+                .execute(inner))
+            .map_err(store_error)?;
+        }
         Ok(())
     }
 

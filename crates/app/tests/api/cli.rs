@@ -3,7 +3,7 @@ use std::process::{Command, Output};
 use crate::support::{Backend, TestApp, TestDb};
 
 /// Runs the built binary with exactly these variables (plus PATH), off the async runtime.
-async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
+pub(crate) async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let vars: Vec<(String, String)> = vars
         .iter()
@@ -24,11 +24,11 @@ async fn loyalty(args: &[&str], vars: &[(&str, &str)]) -> Output {
     .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

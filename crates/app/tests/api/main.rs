@@ -19,6 +19,7 @@ mod events;
 mod exports;
 mod health;
 mod idempotency;
+mod imports;
 mod isolation;
 mod local_time;
 mod logs;

@@ -132,8 +132,10 @@ async fn the_document_describes_security_idempotency_and_every_error() {
         let idempotency_key = parameters
             .iter()
             .find(|p| p["name"] == "Idempotency-Key" && p["in"] == "header");
-        // Changes to balances require a key; enrolling, fulfilling and cancelling accept one.
+        // Changes to balances and imports require a key; enrolling, fulfilling and cancelling
+        // accept one.
         let required = [
+            "/imports/customers",
             "/visits",
             "/purchases",
             "/adjustments",

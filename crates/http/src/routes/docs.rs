@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
 use super::{activity, cards, customers, health, keys, metrics, program, public_tenant};
-use super::{exports, feed, privacy, redemptions, reports, rewards, tenants, webhooks};
+use super::{exports, feed, imports, privacy, redemptions, reports, rewards, tenants, webhooks};
 use crate::ApiError;
 use crate::openapi::SharedResponses;
 
@@ -47,6 +47,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         feed::list,
         exports::customers,
         exports::ledger,
+        imports::customers,
         reports::summary,
         reports::daily,
         reports::top_customers,
@@ -90,6 +91,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "api-keys", description = "A tenant admin's keys."),
         (name = "events", description = "The tenant's event feed: what happened to its customers, in commit order."),
         (name = "exports", description = "The tenant's customers and ledger as CSV, for the owner's own tools."),
+        (name = "imports", description = "Customers moved in from CSV, all or nothing."),
         (name = "reports", description = "How the program is doing over the tenant's local days: totals, day by day, top customers."),
         (name = "webhooks", description = "Endpoints the tenant's events are delivered to, signed, at least once and in order."),
         (name = "program", description = "The tenant's loyalty rules."),

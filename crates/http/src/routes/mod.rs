@@ -8,6 +8,7 @@ mod docs;
 mod exports;
 mod feed;
 mod health;
+mod imports;
 mod keys;
 mod metrics;
 mod privacy;
@@ -118,6 +119,10 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(
             "/api/v1/exports/ledger",
             vec![get(web::get().to(exports::ledger))],
+        ),
+        endpoint(
+            "/api/v1/imports/customers",
+            vec![post(web::post().to(imports::customers))],
         ),
         endpoint(
             "/api/v1/reports/summary",
