@@ -167,26 +167,27 @@ impl<R: Read> CustomerFile<R> {
     /// ends the file with its problem.
     pub fn next_row(&mut self) -> Option<Result<ImportRow, Vec<ImportProblem>>> {
         let mut record = csv::StringRecord::new();
-        match self.records.read_record(&mut record) {
-            Ok(false) => None,
-            Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
-                if record.iter().all(|field| field.trim().is_empty()) {
-                    return self.next_row();
+        loop {
+            match self.records.read_record(&mut record) {
+                Ok(false) => return None,
+                // Rows of empty fields (a spreadsheet's trailing `;;;`) are no customers.
+                Ok(true) if record.iter().all(|field| field.trim().is_empty()) => {}
+                Ok(true) => {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    return Some(self.check(line, &record));
                 }
-                Some(self.check(line, &record))
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                let problem = ImportProblem::new(
-                    line,
-                    None,
-                    "unreadable_row",
-                    format!("not CSV in UTF-8: {e}"),
-                );
-                // Nothing after a row the reader cannot get past can be trusted.
-                while self.records.read_record(&mut record).unwrap_or(false) {}
-                Some(Err(vec![problem]))
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    let problem = ImportProblem::new(
+                        line,
+                        None,
+                        "unreadable_row",
+                        format!("not CSV in UTF-8: {e}"),
+                    );
+                    // Nothing after a row the reader cannot get past can be trusted.
+                    while self.records.read_record(&mut record).unwrap_or(false) {}
+                    return Some(Err(vec![problem]));
+                }
             }
         }
     }
@@ -325,6 +326,14 @@ mod tests {
                 (4, None, "too_many_fields"),
             ]
         );
+    }
+
+    #[test]
+    fn many_blank_rows_are_skipped_without_recursion() {
+        let text = format!("external_id\n{}A-1\n", ",\n".repeat(200_000));
+        let read = rows(&text).expect("header");
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].clone().expect("valid").line, 200_002);
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub const MIN_QUERY_CHARS: usize = 2;
 pub const MAX_QUERY_CHARS: usize = 200;
 /// A phone is matched by its last digits, at least this many.
 pub const MIN_PHONE_DIGITS: usize = 4;
-/// Name words a query may hold; more would not narrow a counter search further.
+/// Name words a query probes (the first ones, each once); more would not narrow a counter
+/// search further.
 const MAX_QUERY_WORDS: usize = 5;
 
 const NAME: &str = "n:";
@@ -131,13 +132,16 @@ impl CustomerQuery {
                 MatchQuality::EmailPrefix,
             ));
         }
-        let words: Vec<Probe> = folded_words(text)
-            .take(MAX_QUERY_WORDS)
-            .map(|word| Probe {
+        let mut words: Vec<Probe> = Vec::new();
+        for word in folded_words(text) {
+            let probe = Probe {
                 value: format!("{NAME}{word}"),
                 prefix: true,
-            })
-            .collect();
+            };
+            if !words.contains(&probe) && words.len() < MAX_QUERY_WORDS {
+                words.push(probe);
+            }
+        }
         if !words.is_empty() {
             groups.push(ProbeGroup {
                 probes: words,

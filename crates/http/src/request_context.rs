@@ -123,7 +123,8 @@ fn tag_with_request_id(headers: &mut HeaderMap) {
 }
 
 /// Refuses a body whose declared length is over the limit before any handler reads it.
-/// Bodies without a declared length are capped by the JSON extractor's own limit.
+/// Bodies without a declared length are capped by the JSON extractor's own limit. The customer
+/// import takes files, and holds them to its own limit (`IMPORT_MAX_BYTES`) as they arrive.
 pub(crate) async fn reject_oversized_bodies(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -133,7 +134,9 @@ pub(crate) async fn reject_oversized_bodies(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64)
+        && request.path() != crate::routes::IMPORT_CUSTOMERS_PATH
+    {
         let (http_request, _) = request.into_parts();
         return Ok(ServiceResponse::new(
             http_request,

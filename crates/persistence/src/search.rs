@@ -11,8 +11,19 @@ use crate::DbConnection;
 use crate::statement::Statement;
 use crate::transaction::store_error;
 
-/// Above every character: a prefix's terms all sort before the prefix followed by it.
-const AFTER_EVERY_CHAR: char = '\u{10FFFF}';
+/// The least text after every text that begins with `prefix`: the prefix with its last byte one
+/// higher. Prefix probes are ASCII (folded words, digits, folded emails), so that is text still.
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_owned();
+    match end.pop() {
+        Some(last) if last.is_ascii() && last != '\u{7f}' => {
+            end.push(char::from(last as u8 + 1));
+            end
+        }
+        // Not reached with folded probes: every text with the prefix still sorts below this.
+        _ => format!("{prefix}\u{10FFFF}"),
+    }
+}
 
 /// A customer a search matched, and how well.
 #[derive(QueryableByName)]
@@ -27,7 +38,7 @@ pub(crate) struct Match {
 fn probe_condition(statement: &mut Statement, probe: &Probe) -> (String, String) {
     let value = statement.text(probe.value.as_str());
     if probe.prefix {
-        let end = statement.text(format!("{}{AFTER_EVERY_CHAR}", probe.value));
+        let end = statement.text(prefix_end(&probe.value));
         (
             format!("term >= {value} AND term < {end}"),
             format!("MIN(CASE WHEN term = {value} THEN 0 ELSE 1 END)"),

@@ -54,7 +54,9 @@ impl Statement {
     /// The seconds since the Unix epoch of a timestamp `column`, as a whole number.
     pub(crate) fn epoch_seconds(&self, column: &str) -> String {
         if self.postgres {
-            format!("CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)")
+            // Whole seconds down, as SQLite's strftime gives them: a cast alone would round
+            // 23:59:59.6 into the next day.
+            format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)")
         } else {
             format!("CAST(strftime('%s', {column}) AS INTEGER)")
         }

@@ -437,6 +437,20 @@ on_both_backends! {
         }
     }
 
+    async fn an_entry_in_the_last_second_of_a_day_counts_on_that_day(backend) {
+        let clock = ManualClock::at(Utc.with_ymd_and_hms(2026, 5, 1, 23, 59, 59).unwrap() + Duration::milliseconds(700));
+        let app = TestApp::spawn_with_clock(TestDb::create(backend), &[], clock.clone()).await;
+        let platform = app.platform_key();
+        let acme = app.tenant(&platform, "acme").await;
+        let customer = app.enrol(&acme.staff, json!({"external_id": "late"})).await;
+        app.created(&format!("/api/v1/customers/{customer}/adjustments"), &acme.admin, Some("late"), json!({"points": 7, "reason": "closing time"})).await;
+        let (status, body) = app.call("GET", "/api/v1/reports/daily?from=2026-05-01&to=2026-05-02", &acme.admin, None, None).await;
+        assert_eq!(status, 200, "{body}");
+        let day = |n: usize, field: &str| body["items"][n][field].as_i64().unwrap();
+        assert_eq!((day(0, "points_issued"), day(0, "points_outstanding"), day(0, "new_customers")), (7, 7, 1), "{body}");
+        assert_eq!((day(1, "points_issued"), day(1, "points_outstanding"), day(1, "customers_total")), (0, 7, 1), "{body}");
+    }
+
     async fn reports_refuse_bad_ranges_and_staff(backend) {
         let app = TestApp::spawn(backend).await;
         let platform = app.platform_key();

@@ -2,9 +2,9 @@
 //! written, then all of them are written in one transaction, so an import is all or nothing.
 
 use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::io::Read;
+
+use sha2::{Digest, Sha256};
 
 use super::{Caller, Loyalty, program_of, tenant_of};
 use crate::LoyaltyError;
@@ -63,10 +63,17 @@ impl Problems {
     }
 }
 
-fn key_hash(field: &str, value: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    (field, value).hash(&mut hasher);
-    hasher.finish()
+/// A digest of an identifier: 128 bits of its SHA-256, so two different values never pass for
+/// the same in any file an import takes.
+fn key_digest(field: &str, value: &str) -> u128 {
+    let digest = Sha256::new()
+        .chain_update(field)
+        .chain_update([0])
+        .chain_update(value)
+        .finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(first)
 }
 
 impl Loyalty {
@@ -186,8 +193,8 @@ fn check_file(
     progress: Progress<'_>,
 ) -> Result<(), LoyaltyError> {
     let mut problems = Problems::default();
-    // Hashes, not the values: the memory a check takes stays small for a big file.
-    let mut seen: HashMap<u64, u64> = HashMap::new();
+    // Digests, not the values: the memory a check takes stays small for a big file.
+    let mut seen: HashMap<u128, u64> = HashMap::new();
     let mut rows = 0u64;
     for row in file {
         rows += 1;
@@ -199,7 +206,7 @@ fn check_file(
                         | CustomerLookup::Email(v)
                         | CustomerLookup::ExternalId(v) => v,
                     };
-                    if let Some(first) = seen.insert(key_hash(field, value), row.line) {
+                    if let Some(first) = seen.insert(key_digest(field, value), row.line) {
                         problems.extend([ImportProblem {
                             line: row.line,
                             column: Some(field.to_owned()),

@@ -8,6 +8,8 @@ use std::io::{Seek, SeekFrom, Write};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
+use loyalty_domain::LoyaltyError;
+use loyalty_domain::auth::Role;
 use loyalty_domain::idempotency::Rendered;
 use loyalty_domain::import::OnConflict;
 use loyalty_domain::service::Imported;
@@ -58,10 +60,31 @@ fn imported_response(imported: &Imported) -> Rendered {
     )
 }
 
+/// How much of the body is gathered before it is written out, on the blocking pool.
+const SPOOL_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// Writes `buffer` to the end of `file` on the blocking pool, and gives both back.
+async fn write_out(file: File, buffer: Vec<u8>) -> Result<(File, Vec<u8>), ApiError> {
+    web::block(move || {
+        let mut file = file;
+        let mut buffer = buffer;
+        file.write_all(&buffer)?;
+        buffer.clear();
+        Ok::<_, std::io::Error>((file, buffer))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
 /// Writes the body to a temporary file as it arrives, refusing it past `limit` bytes; returns
 /// the file and the body's SHA-256, which a retry's must match.
 async fn spool(mut payload: web::Payload, limit: u64) -> Result<(File, String), ApiError> {
-    let mut file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.into()))?;
+    let mut file = web::block(tempfile::tempfile)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut buffer = Vec::with_capacity(SPOOL_BUFFER_BYTES);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     while let Some(chunk) = payload.next().await {
@@ -71,9 +94,12 @@ async fn spool(mut payload: web::Payload, limit: u64) -> Result<(File, String), 
             return Err(ApiError::ImportTooLarge { limit });
         }
         hasher.update(&chunk);
-        file.write_all(&chunk)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() >= SPOOL_BUFFER_BYTES {
+            (file, buffer) = write_out(file, buffer).await?;
+        }
     }
+    (file, _) = write_out(file, buffer).await?;
     Ok((file, format!("{:x}", hasher.finalize())))
 }
 
@@ -121,7 +147,12 @@ pub(crate) async fn customers(
         OnConflictParam::Skip => OnConflict::Skip,
         OnConflictParam::Fail => OnConflict::Fail,
     };
-    // The key first: a request without one is refused before its body is read.
+    // The caller's role and the key first: a request that will be refused is refused before its
+    // body is stored.
+    caller
+        .0
+        .tenant_as(Role::TenantAdmin)
+        .map_err(LoyaltyError::from)?;
     Change::keyed(&request, "")?;
     let (file, digest) = spool(payload, state.import_max_bytes).await?;
     let change = Change::keyed(&request, &format!("{on_conflict:?} {digest}"))?;

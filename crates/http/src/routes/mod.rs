@@ -9,6 +9,9 @@ mod exports;
 mod feed;
 mod health;
 mod imports;
+
+/// The customer import's path: its body is a file, held to a limit of its own.
+pub(crate) const IMPORT_CUSTOMERS_PATH: &str = "/api/v1/imports/customers";
 mod keys;
 mod metrics;
 mod privacy;
@@ -121,7 +124,7 @@ fn endpoints() -> Vec<Endpoint> {
             vec![get(web::get().to(exports::ledger))],
         ),
         endpoint(
-            "/api/v1/imports/customers",
+            IMPORT_CUSTOMERS_PATH,
             vec![post(web::post().to(imports::customers))],
         ),
         endpoint(
