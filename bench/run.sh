@@ -154,11 +154,13 @@ rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status";
 
 # Runs one scenario; prints "req/s p50 p99 errors rss".
 load() {
-  local scenario=$1 connections=$2 script=bench/scenarios.lua
+  local scenario=$1 connections=$2 script=bench/scenarios.lua threads=2
   [ "$scenario" = redeem_fulfil ] && script=bench/redeem_fulfil.lua
-  wrk -t2 -c"$connections" -d"${WARMUP}s" -s "$script" "http://127.0.0.1:$PORT" -- "$scenario" >/dev/null 2>&1 || true
+  # wrk needs a connection per thread.
+  [ "$connections" -lt 2 ] && threads=1
+  wrk -t"$threads" -c"$connections" -d"${WARMUP}s" -s "$script" "http://127.0.0.1:$PORT" -- "$scenario" >/dev/null 2>&1 || true
   local result
-  result=$(wrk -t2 -c"$connections" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$script" \
+  result=$(wrk -t"$threads" -c"$connections" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$script" \
     "http://127.0.0.1:$PORT" -- "$scenario" | awk '/^RESULT/ {print $3, $4, $5, $6}')
   echo "$result $(rss_mb)"
 }

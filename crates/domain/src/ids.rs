@@ -81,6 +81,10 @@ record_id!(
     /// A webhook endpoint of a tenant.
     WebhookId
 );
+record_id!(
+    /// An entry of a tenant's audit trail.
+    AuditEntryId
+);
 
 /// Whether `raw` is a UUID exactly as `Uuid::to_string` writes it: of the forms `try_parse`
 /// accepts, only the hyphenated one has this length, and the canonical text is lowercase.

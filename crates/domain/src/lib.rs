@@ -5,6 +5,7 @@
 //! app crate wires them together.
 
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod clock;

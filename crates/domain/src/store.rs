@@ -11,6 +11,7 @@ use std::error::Error;
 use chrono::{DateTime, Utc};
 
 use crate::LoyaltyError;
+use crate::audit::AuditEntry;
 use crate::auth::ApiKey;
 use crate::customer::{Customer, CustomerLookup};
 use crate::events::{Event, EventFilter, EventType, NewEvent};
@@ -555,6 +556,18 @@ pub trait ReportRecords {
     ) -> Result<Vec<TopCustomer>, StoreError>;
 }
 
+pub trait AuditRecords {
+    fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Up to `page.fetch_limit()` of the tenant's audit entries after the cursor, newest first,
+    /// only those `actor` made when given.
+    fn audit_entries(
+        &mut self,
+        tenant: &TenantId,
+        actor: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
 /// Everything a use case may touch inside one transaction.
 pub trait UnitOfWork:
     TenantRecords
@@ -569,6 +582,7 @@ pub trait UnitOfWork:
     + EventRecords
     + WebhookRecords
     + ReportRecords
+    + AuditRecords
 {
 }
 
@@ -585,6 +599,7 @@ impl<T> UnitOfWork for T where
         + EventRecords
         + WebhookRecords
         + ReportRecords
+        + AuditRecords
 {
 }
 

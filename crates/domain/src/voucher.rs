@@ -63,6 +63,8 @@ pub struct Voucher {
     pub created_at: DateTime<Utc>,
     /// When it was fulfilled, cancelled or expired.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The API key that fulfilled it.
+    pub fulfilled_by_key_id: Option<String>,
 }
 
 /// Characters of a code or QR payload left showing where it is masked: enough to tell two
@@ -173,6 +175,7 @@ pub fn issue(
         expires_at: now + Duration::days(reward.valid_days),
         created_at: now,
         closed_at: None,
+        fulfilled_by_key_id: None,
     })
 }
 
@@ -221,6 +224,7 @@ mod tests {
             expires_at: now + Duration::days(1),
             created_at: now,
             closed_at: None,
+            fulfilled_by_key_id: None,
         };
         assert!(voucher.ensure_open(now).is_ok());
         assert_eq!(

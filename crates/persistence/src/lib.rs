@@ -5,6 +5,7 @@
 //! express a statement portably: `ON CONFLICT` and `FOR UPDATE` run through `backend::db_run!`,
 //! and advisory locks and migrations in small `match` blocks.
 
+mod audit;
 mod backend;
 mod checkpoint;
 mod connection;

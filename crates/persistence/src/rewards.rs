@@ -91,6 +91,7 @@ struct VoucherRow<'a> {
     expires_at: NaiveDateTime,
     created_at: NaiveDateTime,
     closed_at: Option<NaiveDateTime>,
+    fulfilled_by_key_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> VoucherRow<'a> {
@@ -109,6 +110,7 @@ impl<'a> VoucherRow<'a> {
             expires_at: naive(voucher.expires_at),
             created_at: naive(voucher.created_at),
             closed_at: voucher.closed_at.map(naive),
+            fulfilled_by_key_id: voucher.fulfilled_by_key_id.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -127,6 +129,7 @@ impl<'a> VoucherRow<'a> {
             expires_at: self.expires_at.and_utc(),
             created_at: self.created_at.and_utc(),
             closed_at: self.closed_at.map(|at| at.and_utc()),
+            fulfilled_by_key_id: self.fulfilled_by_key_id.map(Cow::into_owned),
         })
     }
 }

@@ -160,6 +160,20 @@ diesel::table! {
         expires_at -> Timestamp,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        fulfilled_by_key_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_entries (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        actor_key_id -> Text,
+        request_id -> Nullable<Text>,
+        action -> Text,
+        subject_id -> Text,
+        changes -> Text,
+        created_at -> Timestamp,
     }
 }
 

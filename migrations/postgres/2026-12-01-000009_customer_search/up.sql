@@ -14,4 +14,4 @@ CREATE INDEX customer_search_terms_customer_idx ON customer_search_terms (tenant
 -- sweep indexes them in batches and sets this.
 SET LOCAL lock_timeout = '5s';
 ALTER TABLE customers ADD COLUMN search_indexed BOOLEAN NOT NULL DEFAULT FALSE;
-CREATE INDEX customers_unindexed_idx ON customers (tenant_id, id) WHERE NOT search_indexed;
+CREATE INDEX IF NOT EXISTS customers_unindexed_idx ON customers (tenant_id, id) WHERE NOT search_indexed;

@@ -8,6 +8,7 @@ mod support;
 
 mod access;
 mod activity;
+mod audit;
 mod bad_input;
 mod caching;
 mod cli;

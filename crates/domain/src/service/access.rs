@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Loyalty, tenant_of};
 use crate::LoyaltyError;
+use crate::audit::{AuditAction, AuditEntry, changes};
 use crate::auth::{
     ApiKey, AuthError, IssueKeyError, IssuedKey, KeyRequest, Principal, Role, issue_key,
     key_accepts, split_key,
@@ -109,12 +110,26 @@ fn verify(
 fn revoke(
     uow: &mut dyn UnitOfWork,
     key: Option<ApiKey>,
+    actor: &Principal,
     now: DateTime<Utc>,
 ) -> Result<ApiKey, LoyaltyError> {
     let mut key = key.ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
     if key.revoked_at.is_none() {
+        let before = key.clone();
         uow.revoke_key(key.tenant_id.as_ref(), &key.id, now)?;
         key.revoked_at = Some(now);
+        if let Some(tenant) = &key.tenant_id {
+            let changes = changes(Some(&before), Some(&key));
+            let entry = AuditEntry::new(
+                tenant,
+                actor,
+                AuditAction::ApiKeyRevoked,
+                key.id.as_str(),
+                changes,
+                now,
+            );
+            uow.append_audit(&entry)?;
+        }
     }
     Ok(key)
 }
@@ -224,7 +239,17 @@ impl Loyalty {
             if by_tenant_admin && role == Role::TenantAdmin && !admins_mint_admins {
                 return Err(AuthError::Forbidden.into());
             }
-            Ok(uow.insert_key(&issued.key)?)
+            uow.insert_key(&issued.key)?;
+            let changes = changes(None, Some(&issued.key));
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::ApiKeyIssued,
+                issued.key.id.as_str(),
+                changes,
+                now,
+            );
+            Ok(uow.append_audit(&entry)?)
         })?;
         Ok(issued)
     }
@@ -251,7 +276,7 @@ impl Loyalty {
         key_id: &ApiKeyId,
     ) -> Result<ApiKey, LoyaltyError> {
         caller.require_platform_admin()?;
-        self.revoke_in(tenant, key_id)
+        self.revoke_in(caller, tenant, key_id)
     }
 
     pub fn keys(
@@ -270,14 +295,19 @@ impl Loyalty {
         key_id: &ApiKeyId,
     ) -> Result<ApiKey, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?.clone();
-        self.revoke_in(&tenant, key_id)
+        self.revoke_in(caller, &tenant, key_id)
     }
 
-    fn revoke_in(&self, tenant: &TenantId, key_id: &ApiKeyId) -> Result<ApiKey, LoyaltyError> {
+    fn revoke_in(
+        &self,
+        caller: &Principal,
+        tenant: &TenantId,
+        key_id: &ApiKeyId,
+    ) -> Result<ApiKey, LoyaltyError> {
         let now = self.now();
         let revoked = within(self.store.as_ref(), |uow| {
             let key = uow.key(tenant, key_id)?;
-            revoke(uow, key, now)
+            revoke(uow, key, caller, now)
         })?;
         self.caches.keys.remove(&revoked.prefix);
         Ok(revoked)
@@ -293,7 +323,7 @@ impl Loyalty {
         let now = self.now();
         let revoked = within(self.store.as_ref(), |uow| {
             let key = uow.key_by_prefix(prefix)?;
-            revoke(uow, key, now)
+            revoke(uow, key, caller, now)
         })?;
         self.caches.keys.remove(&revoked.prefix);
         Ok(revoked)

@@ -3,6 +3,7 @@
 use super::posting::{customer_as_of, may_have_expired_points};
 use super::{Loyalty, live, lock_live_customer, program_of, tenant_of};
 use crate::LoyaltyError;
+use crate::audit::{self, AuditAction, AuditEntry};
 use crate::auth::{Principal, Role};
 use crate::customer::{
     Account, CleanDetails, Customer, CustomerDetails, CustomerLookup, normalize_email,
@@ -225,6 +226,7 @@ impl Loyalty {
         let now = self.now();
         within(self.store.as_ref(), |uow| {
             let mut customer = lock_live_customer(uow, tenant, id)?;
+            let before = customer.clone();
             let country = tenant_of(uow, tenant)?.country;
             let clean = changes.applied_to(&customer).clean(country)?;
             ensure_identifiable(
@@ -239,6 +241,15 @@ impl Loyalty {
             customer.updated_at = now;
             uow.update_customer(&customer)?;
             uow.replace_search_terms(tenant, &customer.id, &search_terms(&customer))?;
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::CustomerUpdated,
+                customer.id.as_str(),
+                audit::changes(Some(&before), Some(&customer)),
+                now,
+            );
+            uow.append_audit(&entry)?;
             let updated =
                 customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?);
             self.outbox()
@@ -259,9 +270,19 @@ impl Loyalty {
         let now = self.now();
         within(self.store.as_ref(), |uow| {
             let mut customer = lock_live_customer(uow, tenant, id)?;
+            let before = customer.clone();
             customer.card_token.clone_from(&card_token);
             customer.updated_at = now;
             uow.update_customer(&customer)?;
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::CardTokenRotated,
+                customer.id.as_str(),
+                audit::changes(Some(&before), Some(&customer)),
+                now,
+            );
+            uow.append_audit(&entry)?;
             let updated =
                 customer_as_of(uow, customer, now)?.standing_under(&program_of(uow, tenant)?);
             self.outbox()

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Caller, Loyalty, program_of, tenant_of};
 use crate::LoyaltyError;
+use crate::audit::{AuditAction, AuditEntry, reported};
 use crate::auth::Role;
 use crate::customer::{Account, Customer, CustomerLookup};
 use crate::idempotency::{Idempotent, Outcome};
@@ -181,6 +182,24 @@ impl Loyalty {
                 progress(ImportStage::Writing, imported.created + imported.skipped);
             }
             problems.into_result()?;
+            let on_conflict = match on_conflict {
+                OnConflict::Skip => "skip",
+                OnConflict::Fail => "fail",
+            };
+            let entry = AuditEntry::new(
+                tenant,
+                caller.principal,
+                AuditAction::CustomersImported,
+                tenant.as_str(),
+                vec![
+                    reported("created", imported.created.into()),
+                    reported("skipped", imported.skipped.into()),
+                    reported("on_conflict", on_conflict.into()),
+                ],
+                now,
+            )
+            .with_request(caller.request_id.clone());
+            uow.append_audit(&entry)?;
             Ok(imported)
         })
     }

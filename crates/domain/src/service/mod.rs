@@ -6,6 +6,7 @@
 
 mod access;
 mod activity;
+mod audit;
 mod card;
 mod customers;
 mod delivery;

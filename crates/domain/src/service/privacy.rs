@@ -6,6 +6,7 @@ use super::posting::customer_as_of;
 use super::vouchers::as_of;
 use super::{Loyalty, live, lock_customer, program_of};
 use crate::LoyaltyError;
+use crate::audit::{AuditAction, AuditEntry, changes};
 use crate::auth::{Principal, Role};
 use crate::customer::Customer;
 use crate::error::Resource;
@@ -54,8 +55,18 @@ impl Loyalty {
         let enrolled_at = within(self.store.as_ref(), |uow| {
             let mut customer = lock_customer(uow, tenant, id)?;
             if customer.erased_at.is_none() {
+                let before = customer.clone();
                 customer.erase(card_token.clone(), now);
                 uow.update_customer(&customer)?;
+                let entry = AuditEntry::new(
+                    tenant,
+                    caller,
+                    AuditAction::CustomerErased,
+                    customer.id.as_str(),
+                    changes(Some(&before), Some(&customer)),
+                    now,
+                );
+                uow.append_audit(&entry)?;
                 uow.replace_search_terms(tenant, &customer.id, &[])?;
                 self.outbox()
                     .customer(uow, EventType::CustomerErased, &customer, now)?;

@@ -2,6 +2,7 @@
 
 use super::{Loyalty, program_of};
 use crate::LoyaltyError;
+use crate::audit::{AuditAction, AuditEntry, changes};
 use crate::auth::{Principal, Role};
 use crate::program::{NO_SUCH_REWARD, Program};
 use crate::store::{reading, within};
@@ -27,7 +28,18 @@ impl Loyalty {
             {
                 return Err(ValidationErrors::single("milestone_reward_id", NO_SUCH_REWARD).into());
             }
+            let before = program_of(uow, tenant)?;
             uow.save_program(tenant, &program, now)?;
+            let changes = changes(Some(&before), Some(&program));
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::ProgramReplaced,
+                tenant.as_str(),
+                changes,
+                now,
+            );
+            uow.append_audit(&entry)?;
             Ok(program.clone())
         })
         .inspect(|_| self.caches.programs.remove(tenant))

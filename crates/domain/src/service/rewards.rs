@@ -2,6 +2,7 @@
 
 use super::Loyalty;
 use crate::LoyaltyError;
+use crate::audit::{self, AuditAction, AuditEntry, changes};
 use crate::auth::{Principal, Role};
 use crate::error::Resource;
 use crate::ids::RewardId;
@@ -16,9 +17,20 @@ impl Loyalty {
         new: NewReward,
     ) -> Result<Reward, LoyaltyError> {
         let tenant = caller.tenant_as(Role::TenantAdmin)?;
-        let reward = new.validate(tenant, self.now())?;
+        let now = self.now();
+        let reward = new.validate(tenant, now)?;
         within(self.store.as_ref(), |uow| {
             uow.insert_reward(&reward)?;
+            let changes = changes(None, Some(&reward));
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::RewardCreated,
+                reward.id.as_str(),
+                changes,
+                now,
+            );
+            uow.append_audit(&entry)?;
             Ok(reward.clone())
         })
     }
@@ -54,8 +66,19 @@ impl Loyalty {
             let reward = uow
                 .reward_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Reward))?;
+            let before = reward.clone();
             let reward = changes.clone().apply(reward, now)?;
             uow.update_reward(&reward)?;
+            let changed = audit::changes(Some(&before), Some(&reward));
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::RewardUpdated,
+                reward.id.as_str(),
+                changed,
+                now,
+            );
+            uow.append_audit(&entry)?;
             Ok(reward)
         })
     }

@@ -1,6 +1,7 @@
 //! Tenants, managed by the platform admin.
 
 use super::{Loyalty, tenant_of};
+use crate::audit::{self, AuditAction, AuditEntry, changes};
 use crate::auth::Principal;
 use crate::page::{Page, PageRequest};
 use crate::store::{UnitOfWork, reading, within};
@@ -35,13 +36,24 @@ impl Loyalty {
         new: NewTenant,
     ) -> Result<Tenant, LoyaltyError> {
         caller.require_platform_admin()?;
-        let tenant = new.validate(self.now())?;
+        let now = self.now();
+        let tenant = new.validate(now)?;
         let created = within(self.store.as_ref(), |uow| {
             if uow.tenant(&tenant.id)?.is_some() {
                 return Err(LoyaltyError::TenantExists);
             }
             ensure_hosts_free(uow, &tenant)?;
             uow.insert_tenant(&tenant)?;
+            let changes = changes(None, Some(&tenant));
+            let entry = AuditEntry::new(
+                &tenant.id,
+                caller,
+                AuditAction::TenantCreated,
+                tenant.id.as_str(),
+                changes,
+                now,
+            );
+            uow.append_audit(&entry)?;
             Ok(tenant.clone())
         })?;
         // A host that resolved to the default tenant may now name this one.
@@ -82,9 +94,20 @@ impl Loyalty {
             if if_match.is_some_and(|versions| !versions.contains(&current.version())) {
                 return Err(LoyaltyError::PreconditionFailed);
             }
+            let before = current.clone();
             let tenant = changes.clone().apply(current, now)?;
             ensure_hosts_free(uow, &tenant)?;
             uow.update_tenant(&tenant)?;
+            let changed = audit::changes(Some(&before), Some(&tenant));
+            let entry = AuditEntry::new(
+                id,
+                caller,
+                AuditAction::TenantUpdated,
+                id.as_str(),
+                changed,
+                now,
+            );
+            uow.append_audit(&entry)?;
             Ok(tenant)
         })?;
         self.caches.tenants.clear();

@@ -7,6 +7,7 @@ use super::outbox::Outbox;
 use super::posting::{customer_as_of, post_to_account};
 use super::{Caller, Loyalty, lock_customer, lock_live_customer, program_of};
 use crate::LoyaltyError;
+use crate::audit::{AuditAction, AuditEntry, changes};
 use crate::auth::{Principal, Role};
 use crate::customer::Customer;
 use crate::error::Resource;
@@ -208,9 +209,20 @@ impl Loyalty {
                 .voucher_for_update(tenant, &found.id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
             voucher.ensure_open(now)?;
+            let before = voucher.clone();
             voucher.status = VoucherStatus::Fulfilled;
             voucher.closed_at = Some(now);
+            voucher.fulfilled_by_key_id = Some(caller.key_id.clone());
             uow.update_voucher(&voucher)?;
+            let entry = AuditEntry::new(
+                tenant,
+                caller,
+                AuditAction::VoucherFulfilled,
+                voucher.id.as_str(),
+                changes(Some(&before), Some(&voucher)),
+                now,
+            );
+            uow.append_audit(&entry)?;
             self.outbox().voucher(uow, &voucher, now)?;
             Ok(voucher.as_seen_by(caller.role))
         })
@@ -231,6 +243,7 @@ impl Loyalty {
                 .voucher_for_update(tenant, id)?
                 .ok_or(LoyaltyError::NotFound(Resource::Voucher))?;
             voucher.ensure_open(now)?;
+            let before = voucher.clone();
             let refunded_to = close_and_refund(
                 uow,
                 self.outbox(),
@@ -238,6 +251,16 @@ impl Loyalty {
                 VoucherStatus::Cancelled,
                 &caller.provenance(now),
             )?;
+            let entry = AuditEntry::new(
+                tenant,
+                caller.principal,
+                AuditAction::VoucherCancelled,
+                voucher.id.as_str(),
+                changes(Some(&before), Some(&voucher)),
+                now,
+            )
+            .with_request(caller.request_id.clone());
+            uow.append_audit(&entry)?;
             // A free (milestone) voucher refunds nothing: its account is read as it is, locked,
             // so an erasure cannot commit between this read and the stored answer.
             let customer = match refunded_to {

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::Config;
 
-use super::{activity, cards, customers, health, keys, metrics, program, public_tenant};
+use super::{activity, audit, cards, customers, health, keys, metrics, program, public_tenant};
 use super::{exports, feed, imports, privacy, redemptions, reports, rewards, tenants, webhooks};
 use crate::ApiError;
 use crate::openapi::SharedResponses;
@@ -45,6 +45,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         keys::issue,
         keys::revoke,
         feed::list,
+        audit::list,
         exports::customers,
         exports::ledger,
         imports::customers,
@@ -90,6 +91,7 @@ const OPENAPI_PATH: &str = "/api/openapi.json";
         (name = "tenants", description = "Tenants and their first keys, for the platform admin."),
         (name = "api-keys", description = "A tenant admin's keys."),
         (name = "events", description = "The tenant's event feed: what happened to its customers, in commit order."),
+        (name = "audit", description = "Who changed what, with which key and when: every change that is not a ledger posting."),
         (name = "exports", description = "The tenant's customers and ledger as CSV, for the owner's own tools."),
         (name = "imports", description = "Customers moved in from CSV, all or nothing."),
         (name = "reports", description = "How the program is doing over the tenant's local days: totals, day by day, top customers."),

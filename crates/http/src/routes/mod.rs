@@ -1,6 +1,7 @@
 //! Route table. Each path answers a method it does not support with 405 and `Allow`.
 
 mod activity;
+mod audit;
 mod cards;
 mod change;
 mod customers;
@@ -115,6 +116,7 @@ fn endpoints() -> Vec<Endpoint> {
             vec![(Method::DELETE, web::delete().to(keys::revoke))],
         ),
         endpoint("/api/v1/events", vec![get(web::get().to(feed::list))]),
+        endpoint("/api/v1/audit", vec![get(web::get().to(audit::list))]),
         endpoint(
             "/api/v1/exports/customers",
             vec![get(web::get().to(exports::customers))],

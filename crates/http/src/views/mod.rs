@@ -469,6 +469,8 @@ pub(crate) struct VoucherView {
     expires_at: String,
     created_at: String,
     closed_at: Option<String>,
+    /// The API key that fulfilled it.
+    fulfilled_by_key_id: Option<String>,
 }
 
 impl From<Voucher> for VoucherView {
@@ -488,6 +490,7 @@ impl From<Voucher> for VoucherView {
             expires_at: timestamp(r.expires_at),
             created_at: timestamp(r.created_at),
             closed_at: r.closed_at.map(timestamp),
+            fulfilled_by_key_id: r.fulfilled_by_key_id,
         }
     }
 }
