@@ -34,17 +34,18 @@ pub(crate) struct Match {
     pub(crate) quality: i32,
 }
 
-/// The terms `probe` matches, as a condition, and whether a term is an exact match, as a column.
-fn probe_condition(statement: &mut Statement, probe: &Probe) -> (String, String) {
+/// The terms in `column` that `probe` matches, as a condition, and the test that a matching
+/// term is an exact match, both over one row.
+fn probe_condition(statement: &mut Statement, probe: &Probe, column: &str) -> (String, String) {
     let value = statement.text(probe.value.as_str());
     if probe.prefix {
         let end = statement.text(prefix_end(&probe.value));
         (
-            format!("term >= {value} AND term < {end}"),
-            format!("MIN(CASE WHEN term = {value} THEN 0 ELSE 1 END)"),
+            format!("{column} >= {value} AND {column} < {end}"),
+            format!("{column} = {value}"),
         )
     } else {
-        (format!("term = {value}"), "0".to_owned())
+        (format!("{column} = {value}"), "1 = 1".to_owned())
     }
 }
 
@@ -60,28 +61,37 @@ pub(crate) fn matches(
     let tenant_param = statement.text(tenant.as_str());
     let mut groups = Vec::new();
     for group in &query.groups {
-        // Each probe gives a row per customer with a term it matches; a customer matches the
-        // group when every probe gave one.
-        let mut probes = Vec::new();
-        for (index, probe) in group.probes.iter().enumerate() {
-            let (condition, inexact) = probe_condition(&mut statement, probe);
-            probes.push(format!(
-                "SELECT customer_id, {index} AS probe, {inexact} AS inexact
-                 FROM customer_search_terms
-                 WHERE tenant_id = {tenant_param} AND {condition}
-                 GROUP BY customer_id"
+        let (exact, partial) = (group.exact.score(), group.partial.score());
+        // The longest probe drives (the fewest terms begin with it); every other must match
+        // another of the same customer's terms, looked up by customer. Each matching term is a
+        // row with its quality; the outer query keeps a customer's best.
+        let mut probes: Vec<&Probe> = group.probes.iter().collect();
+        probes.sort_by_key(|probe| std::cmp::Reverse(probe.value.len()));
+        let Some((driver, others)) = probes.split_first() else {
+            continue;
+        };
+        let (condition, driver_exact) = probe_condition(&mut statement, driver, "d.term");
+        let mut filters = String::new();
+        let mut all_exact = driver_exact;
+        for other in others {
+            let (other_condition, _) = probe_condition(&mut statement, other, "o.term");
+            let value = statement.text(other.value.as_str());
+            filters.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM customer_search_terms o
+                              WHERE o.tenant_id = d.tenant_id AND o.customer_id = d.customer_id
+                                AND {other_condition})"
+            ));
+            all_exact.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM customer_search_terms o
+                              WHERE o.tenant_id = d.tenant_id AND o.customer_id = d.customer_id
+                                AND o.term = {value})"
             ));
         }
         groups.push(format!(
-            "SELECT customer_id,
-                    CASE WHEN MAX(inexact) = 0 THEN {exact} ELSE {partial} END AS quality
-             FROM ({probes}) probes
-             GROUP BY customer_id
-             HAVING COUNT(*) = {count}",
-            probes = probes.join(" UNION ALL "),
-            exact = group.exact.score(),
-            partial = group.partial.score(),
-            count = group.probes.len(),
+            "SELECT d.customer_id,
+                    CASE WHEN {all_exact} THEN {exact} ELSE {partial} END AS quality
+             FROM customer_search_terms d
+             WHERE d.tenant_id = {tenant_param} AND {condition}{filters}"
         ));
     }
     let resume = match after {
