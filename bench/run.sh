@@ -19,7 +19,7 @@ WARMUP=${BENCH_WARMUP:-3}
 ADMIN_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${BENCH_PORT:-18080}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
-read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-health_live tenant_meta tenant_meta_304 customer_get search report_summary report_daily report_top visit purchase purchase_hot redeem_fulfil mixed}"
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-health_live tenant_meta tenant_meta_304 customer_get search report_summary report_daily report_top report_summary_month report_daily_month report_top_month visit purchase purchase_hot redeem_fulfil mixed}"
 BIN=target/release/loyalty
 WORK=$(mktemp -d)
 DB="loyalty_bench_$$"
@@ -142,12 +142,13 @@ configure_tenant() {
   admin=$("$BIN" api-key create --tenant bench-1 --role tenant_admin 2>/dev/null)
   BENCH_ADMIN_KEY=$admin
   BENCH_YEAR_FROM=$(date -u -d '365 days ago' +%F)
+  BENCH_MONTH_FROM=$(date -u -d '29 days ago' +%F)
   BENCH_YEAR_TO=$(date -u +%F)
   BENCH_KEY=$("$BIN" api-key create --tenant bench-1 --role staff 2>/dev/null)
   api PUT /api/v1/program "$admin" '{"visits_per_reward":10,"points_per_visit":10,"spend_rule":{"points":1,"per_amount_minor":100},"min_purchase_minor":0,"min_minutes_between_visits":0}' >/dev/null
   BENCH_REWARD=$(api POST /api/v1/rewards "$admin" '{"name":"Bench coffee","cost_points":10,"valid_days":30}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
   BENCH_ETAG=$(curl -sf -D - -o /dev/null -H 'Host: bench-1.example' "http://127.0.0.1:$PORT/api/public/tenant-meta" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')
-  export BENCH_KEY BENCH_REWARD BENCH_ETAG BENCH_ADMIN_KEY BENCH_YEAR_FROM BENCH_YEAR_TO
+  export BENCH_KEY BENCH_REWARD BENCH_ETAG BENCH_ADMIN_KEY BENCH_YEAR_FROM BENCH_YEAR_TO BENCH_MONTH_FROM
 }
 
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
@@ -230,8 +231,10 @@ measure() { # BACKEND CONNECTIONS...
   local backend=$1; shift
   for scenario in "${SCENARIOS[@]}"; do
     local levels=("$@")
-    # A report is an owner's occasional request: its figure is how long one takes alone.
+    # A report is an owner's occasional request: its figure is how long one takes alone. A
+    # search is typed at a counter: a few at once is its usual load.
     [[ $scenario == report_* ]] && levels=(1)
+    [[ $scenario == search ]] && levels=(4 "$@")
     for connections in "${levels[@]}"; do
       read -r rps p50 p99 errors rss <<<"$(load "$scenario" "$connections")"
       RPS[$backend-$scenario-$connections]=$rps

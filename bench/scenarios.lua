@@ -1,7 +1,8 @@
 -- wrk scenarios for `make bench`: `wrk ... -s bench/scenarios.lua -- <scenario>`.
 -- Environment: BENCH_KEY (a staff key of tenant bench-1), BENCH_REWARD (a reward id of it),
 -- BENCH_ETAG (tenant-meta's ETag for host bench-1.example), BENCH_ADMIN_KEY (a tenant admin key
--- of it), BENCH_YEAR_FROM and BENCH_YEAR_TO (the 366 days the seeded ledger spreads over).
+-- of it), BENCH_YEAR_FROM and BENCH_YEAR_TO (the 366 days the seeded ledger spreads over),
+-- BENCH_MONTH_FROM (30 days before BENCH_YEAR_TO).
 -- Prints one line at the end: RESULT <requests> <req/s> <p50 ms> <p99 ms> <errors>, where errors
 -- are socket errors, time-outs and every answer of 400 or above.
 
@@ -10,9 +11,19 @@ local key = os.getenv("BENCH_KEY") or ""
 local reward = os.getenv("BENCH_REWARD") or ""
 local etag = os.getenv("BENCH_ETAG") or ""
 local admin_key = os.getenv("BENCH_ADMIN_KEY") or ""
--- Every report covers the whole year: all 800,000 entries of bench-1, the most a report reads.
+-- A year's report reads all 800,000 entries of bench-1, the most a report reads; a month's, the
+-- last 30 days' (about 66,000).
 local year = "from=" .. (os.getenv("BENCH_YEAR_FROM") or "") .. "&to=" .. (os.getenv("BENCH_YEAR_TO") or "")
+local month = "from=" .. (os.getenv("BENCH_MONTH_FROM") or "") .. "&to=" .. (os.getenv("BENCH_YEAR_TO") or "")
 local top_by = { "visits", "spend", "points" }
+
+local function report(path, range)
+  return wrk.format("GET", "/api/v1/reports/" .. path .. range, { ["Authorization"] = "Bearer " .. admin_key })
+end
+
+local function top(range)
+  return report("top-customers?limit=100&by=" .. top_by[math.random(1, 3)] .. "&", range)
+end
 local hosts = { "bench-1.example", "bench-2.example", "bench-3.example", "localhost" }
 local threads = {}
 local counter = 0
@@ -87,16 +98,12 @@ local requests = {
   end,
   customer_get = customer_get,
   search = search,
-  report_summary = function()
-    return wrk.format("GET", "/api/v1/reports/summary?" .. year, { ["Authorization"] = "Bearer " .. admin_key })
-  end,
-  report_daily = function()
-    return wrk.format("GET", "/api/v1/reports/daily?" .. year, { ["Authorization"] = "Bearer " .. admin_key })
-  end,
-  report_top = function()
-    return wrk.format("GET", "/api/v1/reports/top-customers?limit=100&by=" .. top_by[math.random(1, 3)] .. "&" .. year,
-      { ["Authorization"] = "Bearer " .. admin_key })
-  end,
+  report_summary = function() return report("summary?", year) end,
+  report_daily = function() return report("daily?", year) end,
+  report_top = function() return top(year) end,
+  report_summary_month = function() return report("summary?", month) end,
+  report_daily_month = function() return report("daily?", month) end,
+  report_top_month = function() return top(month) end,
   visit = function()
     return change("/api/v1/customers/" .. customer(math.random(1, 10000)) .. "/visits", "{}")
   end,
