@@ -207,6 +207,24 @@ pub fn changes<T: Audited>(before: Option<&T>, after: Option<&T>) -> Vec<FieldCh
         .collect()
 }
 
+/// The fields of a customer that are personal data.
+pub const CUSTOMER_PERSONAL_FIELDS: [&str; 5] =
+    ["name", "phone", "email", "external_id", "card_token"];
+
+/// Replaces every value of a personal field in `changes` with `***` (an erased customer's
+/// trail keeps that the fields changed, not even their masked fragments).
+pub fn scrub_personal(changes: &mut [FieldChange]) {
+    for change in changes {
+        if CUSTOMER_PERSONAL_FIELDS.contains(&change.field.as_str()) {
+            for value in [&mut change.before, &mut change.after] {
+                if !value.is_null() {
+                    *value = Value::String("***".to_owned());
+                }
+            }
+        }
+    }
+}
+
 /// Personal data as the trail shows it: enough to tell values apart, not to read them. Text keeps
 /// its first character and, when long enough, its last two.
 pub fn mask(value: &Value) -> Value {
@@ -310,11 +328,11 @@ impl Audited for Tenant {
 impl Audited for Customer {
     fn audited_fields(&self) -> Vec<AuditedField> {
         vec![
-            personal("name", self.name.as_deref()),
-            personal("phone", self.phone.as_deref()),
-            personal("email", self.email.as_deref()),
-            personal("external_id", self.external_id.as_deref()),
-            personal("card_token", Some(&self.card_token)),
+            personal(CUSTOMER_PERSONAL_FIELDS[0], self.name.as_deref()),
+            personal(CUSTOMER_PERSONAL_FIELDS[1], self.phone.as_deref()),
+            personal(CUSTOMER_PERSONAL_FIELDS[2], self.email.as_deref()),
+            personal(CUSTOMER_PERSONAL_FIELDS[3], self.external_id.as_deref()),
+            personal(CUSTOMER_PERSONAL_FIELDS[4], Some(&self.card_token)),
             field("erased_at", instant(self.erased_at)),
         ]
     }

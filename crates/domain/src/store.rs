@@ -106,12 +106,14 @@ pub trait KeyRecords {
     fn key(&mut self, tenant: &TenantId, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Up to `page.fetch_limit()` of the tenant's keys after the cursor, oldest first.
     fn keys(&mut self, tenant: &TenantId, page: &PageRequest) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes the key at `at` unless it is revoked already; false when it was (a concurrent
+    /// revocation may have come first).
     fn revoke_key(
         &mut self,
         tenant: Option<&TenantId>,
         key_id: &ApiKeyId,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     /// Sets the key's `last_used_at` to `at`, unless it already records a use after
     /// `unless_after`.
     fn record_key_use(
@@ -558,6 +560,18 @@ pub trait ReportRecords {
 
 pub trait AuditRecords {
     fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Every entry of the tenant's trail about the record `subject_id`.
+    fn audit_entries_about(
+        &mut self,
+        tenant: &TenantId,
+        subject_id: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Replaces an entry's field changes.
+    fn replace_audit_changes(
+        &mut self,
+        tenant: &TenantId,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError>;
     /// Up to `page.fetch_limit()` of the tenant's audit entries after the cursor, newest first,
     /// only those `actor` made when given.
     fn audit_entries(

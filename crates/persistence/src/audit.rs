@@ -67,6 +67,35 @@ impl AuditRecords for Tx<'_> {
         Ok(())
     }
 
+    fn audit_entries_about(
+        &mut self,
+        tenant: &TenantId,
+        subject_id: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        all_records(
+            self.conn,
+            audit_entries::table
+                .filter(audit_entries::tenant_id.eq(tenant.as_str()))
+                .filter(audit_entries::subject_id.eq(subject_id))
+                .select(AuditRow::as_select()),
+            AuditRow::into_domain,
+        )
+    }
+
+    fn replace_audit_changes(
+        &mut self,
+        tenant: &TenantId,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let changes = serde_json::to_string(&entry.changes)
+            .map_err(|e| StoreError::from(corrupt("audit changes", e)))?;
+        diesel::update(audit_entries::table.find((tenant.as_str(), entry.id.as_str())))
+            .set(audit_entries::changes.eq(changes))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     fn audit_entries(
         &mut self,
         tenant: &TenantId,

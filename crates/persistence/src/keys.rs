@@ -117,26 +117,23 @@ impl KeyRecords for Tx<'_> {
         tenant: Option<&TenantId>,
         key_id: &ApiKeyId,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let revoked = api_keys::revoked_at.eq(Some(naive(at)));
-        match tenant {
-            Some(tenant) => diesel::update(
-                api_keys::table
-                    .filter(api_keys::tenant_id.eq(tenant.as_str()))
-                    .filter(api_keys::id.eq(key_id.as_str())),
-            )
-            .set(revoked)
-            .execute(self.conn),
-            None => diesel::update(
-                api_keys::table
-                    .filter(api_keys::tenant_id.is_null())
-                    .filter(api_keys::id.eq(key_id.as_str())),
-            )
-            .set(revoked)
-            .execute(self.conn),
+        let unrevoked = api_keys::table
+            .filter(api_keys::id.eq(key_id.as_str()))
+            .filter(api_keys::revoked_at.is_null());
+        let changed = match tenant {
+            Some(tenant) => {
+                diesel::update(unrevoked.filter(api_keys::tenant_id.eq(tenant.as_str())))
+                    .set(revoked)
+                    .execute(self.conn)
+            }
+            None => diesel::update(unrevoked.filter(api_keys::tenant_id.is_null()))
+                .set(revoked)
+                .execute(self.conn),
         }
         .map_err(store_error)?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     fn record_key_use(

@@ -114,9 +114,10 @@ fn revoke(
     now: DateTime<Utc>,
 ) -> Result<ApiKey, LoyaltyError> {
     let mut key = key.ok_or(LoyaltyError::NotFound(Resource::ApiKey))?;
-    if key.revoked_at.is_none() {
+    // Recorded only by the transaction whose update revoked it, so a concurrent revocation of
+    // the same key leaves one entry.
+    if key.revoked_at.is_none() && uow.revoke_key(key.tenant_id.as_ref(), &key.id, now)? {
         let before = key.clone();
-        uow.revoke_key(key.tenant_id.as_ref(), &key.id, now)?;
         key.revoked_at = Some(now);
         if let Some(tenant) = &key.tenant_id {
             let changes = changes(Some(&before), Some(&key));

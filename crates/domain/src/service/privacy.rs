@@ -6,7 +6,7 @@ use super::posting::customer_as_of;
 use super::vouchers::as_of;
 use super::{Loyalty, live, lock_customer, program_of};
 use crate::LoyaltyError;
-use crate::audit::{AuditAction, AuditEntry, changes};
+use crate::audit::{AuditAction, AuditEntry, changes, scrub_personal};
 use crate::auth::{Principal, Role};
 use crate::customer::Customer;
 use crate::error::Resource;
@@ -58,12 +58,19 @@ impl Loyalty {
                 let before = customer.clone();
                 customer.erase(card_token.clone(), now);
                 uow.update_customer(&customer)?;
+                // The trail keeps what changed about the person, not even masked fragments.
+                for mut earlier in uow.audit_entries_about(tenant, customer.id.as_str())? {
+                    scrub_personal(&mut earlier.changes);
+                    uow.replace_audit_changes(tenant, &earlier)?;
+                }
+                let mut erased = changes(Some(&before), Some(&customer));
+                scrub_personal(&mut erased);
                 let entry = AuditEntry::new(
                     tenant,
                     caller,
                     AuditAction::CustomerErased,
                     customer.id.as_str(),
-                    changes(Some(&before), Some(&customer)),
+                    erased,
                     now,
                 );
                 uow.append_audit(&entry)?;

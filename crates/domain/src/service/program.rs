@@ -28,6 +28,8 @@ impl Loyalty {
             {
                 return Err(ValidationErrors::single("milestone_reward_id", NO_SUCH_REWARD).into());
             }
+            // The tenant held first, so concurrent replaces each diff against the one before.
+            uow.tenant_for_update(tenant)?;
             let before = program_of(uow, tenant)?;
             uow.save_program(tenant, &program, now)?;
             let changes = changes(Some(&before), Some(&program));
